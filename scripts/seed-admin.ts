@@ -1,0 +1,71 @@
+import { z } from "@hono/zod-openapi";
+import { eq, sql } from "drizzle-orm";
+import { nodeArgon2 } from "../src/auth/argon2-node";
+import { hashPassword } from "../src/auth/password";
+import { randomToken } from "../src/auth/tokens";
+import { users } from "../src/db/schema";
+import { loadConfigOrExit } from "../src/node/config";
+import { openDatabase } from "../src/node/database";
+import { emailField, passwordField, usernameField } from "../src/users/user.fields";
+import { findByUsername } from "../src/users/user.store";
+
+// The original default_data.py: make sure an ADMIN exists. Safe to run again: an existing
+// account is left exactly as it is.
+const input = z
+  .object({
+    ADMIN_USERNAME: usernameField.default("admin"),
+    ADMIN_EMAIL: emailField.default("admin@example.com"),
+    ADMIN_PASSWORD: passwordField.optional(),
+  })
+  .safeParse(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== "")));
+if (!input.success) {
+  for (const issue of input.error.issues)
+    console.error(`${issue.path.join(".")}: ${issue.message}`);
+  process.exit(1);
+}
+const { ADMIN_USERNAME: username, ADMIN_EMAIL: email } = input.data;
+
+const config = loadConfigOrExit(process.env);
+const database = await openDatabase(config);
+try {
+  const existing = await findByUsername(database.db, username);
+  if (existing) {
+    const note =
+      existing.role === "ADMIN" ? "" : ` (its role is ${existing.role}; nothing changed)`;
+    console.log(`Account "${existing.username}" already exists${note}.`);
+  } else {
+    const generated = input.data.ADMIN_PASSWORD === undefined;
+    const password = input.data.ADMIN_PASSWORD ?? randomToken();
+    const now = new Date();
+    const inserted = await database.db
+      .insert(users)
+      .values({
+        username,
+        email,
+        firstName: "Admin",
+        lastName: "User",
+        passwordHash: await hashPassword(nodeArgon2, password),
+        role: "ADMIN",
+        createdAt: now,
+        updatedAt: now,
+      })
+      // A concurrent seed (or a user who took the email) wins; report instead of failing.
+      .onConflictDoNothing()
+      .returning({ id: users.id });
+    if (inserted.length === 0) {
+      const [clash] = await database.db
+        .select({ username: users.username })
+        .from(users)
+        .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
+      console.error(
+        `Not created: ${clash ? `email already used by "${clash.username}"` : "username taken"}.`,
+      );
+      process.exitCode = 1;
+    } else {
+      console.log(`Created ADMIN "${username}" <${email}>.`);
+      if (generated) console.log(`Generated password (shown once, store it now): ${password}`);
+    }
+  }
+} finally {
+  await database.close();
+}

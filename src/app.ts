@@ -1,0 +1,65 @@
+import type { Context } from "hono";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Config } from "./config";
+import type { AppEnv, Deps } from "./deps";
+import { createRouter } from "./lib/create-router";
+import { errorHandler } from "./lib/error-handler";
+import { jsonBody } from "./middleware/json-body";
+import { authRouter } from "./routes/auth/auth.index";
+import { systemRouter } from "./routes/system/system.index";
+import { usersRouter } from "./routes/users/users.index";
+
+/**
+ * Builds the whole API. `provide` hands each request its dependencies: the same object every time
+ * on Node, a per-request one on Workers. Nothing here imports runtime-specific modules.
+ */
+export function createApp(provide: (c: Context<AppEnv>) => Deps) {
+  const app = createRouter();
+  const corsFor = memoizeByConfig((config) =>
+    config.corsOrigins.length > 0
+      ? cors({ origin: config.corsOrigins, allowHeaders: ["Authorization", "Content-Type"] })
+      : undefined,
+  );
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("deps", provide(c));
+    await next();
+  });
+  app.use(secureHeaders({ contentSecurityPolicy: undefined }));
+  app.use((c, next) => corsFor(c.var.deps.config)?.(c, next) ?? next());
+  app.use("/api/*", jsonBody);
+
+  app.route("/", systemRouter).route("/", authRouter).route("/", usersRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "User Management API",
+      version: "1.0.0",
+      description:
+        "Registration, login with JWTs, password reset by email, and USER/ADMIN administration.",
+    },
+  });
+
+  app.notFound((c) => c.json({ msg: "Not found.", code: "NOT_FOUND" }, 404));
+  app.onError(errorHandler);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function memoizeByConfig<T>(build: (config: Config) => T) {
+  const cache = new WeakMap<Config, T>();
+  return (config: Config) => {
+    if (!cache.has(config)) cache.set(config, build(config));
+    return cache.get(config) as T;
+  };
+}

@@ -1,0 +1,46 @@
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type * as schema from "./schema";
+
+/** Any Drizzle Postgres database over our schema: postgres.js on a server, PGlite embedded. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+const UNAVAILABLE_CODES = new Set([
+  // postgres.js connection errors
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  // Postgres: connection exceptions, server going down or refusing connections
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+  "53300",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+
+/** Postgres error code of a driver error, looking through Drizzle's wrapping `cause` chain. */
+export function pgErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === "23505";
+
+export const isDatabaseUnavailable = (error: unknown) => {
+  const code = pgErrorCode(error);
+  return code !== undefined && UNAVAILABLE_CODES.has(code);
+};

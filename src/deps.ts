@@ -1,0 +1,31 @@
+import type { PasswordHasher } from "./auth/password";
+import type { Config } from "./config";
+import type { Database } from "./db/database";
+import type { User } from "./db/schema";
+import type { Mailer } from "./mail/mailer";
+
+/** A source of the current time, injected so expiry can be tested without waiting. */
+export type Clock = { now(): Date };
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Everything the app needs from its runtime; built once on Node, per request on Workers. */
+export type Deps = {
+  db: Database;
+  hasher: PasswordHasher;
+  mailer: Mailer;
+  clock: Clock;
+  config: Config;
+  /** Runs work after the response (ctx.waitUntil on Workers); must never reject unhandled. */
+  defer: (work: Promise<unknown>) => void;
+  /** Checks that the database answers, for /ready. */
+  ping: () => Promise<void>;
+};
+
+export type AppEnv = {
+  Variables: {
+    deps: Deps;
+    requestId: string;
+    currentUser: User;
+  };
+};

@@ -1,0 +1,65 @@
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import type { Database } from "../db/database";
+import * as schema from "../db/schema";
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+/** An open database with the means to check and close it. */
+export type OpenDatabase = {
+  db: Database;
+  kind: "postgres" | "pglite";
+  ping(): Promise<void>;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** postgres.js pool; connect_timeout keeps an unreachable server under the 5 s the contract allows. */
+export function openPostgres(url: string, options: { max?: number } = {}): OpenDatabase {
+  const client = postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: 4,
+    idle_timeout: 60,
+    onnotice: () => {},
+  });
+  const db = drizzlePostgres(client, { schema });
+  return {
+    db,
+    kind: "postgres",
+    ping: async () => {
+      await client`select 1`;
+    },
+    migrate: () => migratePostgres(db, { migrationsFolder: MIGRATIONS_FOLDER }),
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+/** Embedded Postgres (PGlite) in `dir`, or in memory when `dir` is undefined; always migrated. */
+export async function openPglite(dir: string | undefined): Promise<OpenDatabase> {
+  if (dir) mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir);
+  const db = drizzlePglite(client, { schema });
+  const migrate = () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+  await migrate();
+  return {
+    db,
+    kind: "pglite",
+    ping: async () => {
+      await client.query("select 1");
+    },
+    migrate,
+    close: () => client.close(),
+  };
+}
+
+/** DATABASE_URL when set, else the embedded database in PGLITE_DIR. */
+export const openDatabase = (config: { databaseUrl?: string; pgliteDir: string }) =>
+  config.databaseUrl
+    ? Promise.resolve(openPostgres(config.databaseUrl))
+    : openPglite(config.pgliteDir);

@@ -1,0 +1,45 @@
+import { nodeArgon2 } from "../auth/argon2-node";
+import type { Config } from "../config";
+import { type Deps, systemClock } from "../deps";
+import { consoleMailer, type Mailer } from "../mail/mailer";
+import { resendMailer } from "../mail/resend";
+import { type OpenDatabase, openDatabase } from "./database";
+
+/** Resend when RESEND_API_KEY is set, else the console (which withholds links in production). */
+export function mailerFor(config: Config): Mailer {
+  if (config.resendApiKey) {
+    return resendMailer({
+      apiKey: config.resendApiKey,
+      from: config.mailFrom,
+      baseUrl: config.resendBaseUrl,
+    });
+  }
+  return consoleMailer({ redact: config.nodeEnv === "production" });
+}
+
+/** Background work on Node: nothing waits for it, but its failure is logged. */
+export const deferOnNode: Deps["defer"] = (work) => {
+  work.catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(
+      JSON.stringify({ level: "error", msg: "background task failed", error: message }),
+    );
+  });
+};
+
+/** The app's dependencies on Node, built once for the process. */
+export async function createNodeDeps(
+  config: Config,
+): Promise<{ deps: Deps; database: OpenDatabase }> {
+  const database = await openDatabase(config);
+  const deps: Deps = {
+    db: database.db,
+    hasher: nodeArgon2,
+    mailer: mailerFor(config),
+    clock: systemClock,
+    config,
+    defer: deferOnNode,
+    ping: database.ping,
+  };
+  return { deps, database };
+}

@@ -1,0 +1,109 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  bodyErrors,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  MessageSchema,
+} from "../../lib/openapi";
+import {
+  emailField,
+  loginPasswordField,
+  nameField,
+  passwordField,
+  usernameField,
+} from "../../users/user.fields";
+
+const tags = ["Auth"];
+
+export const RegisterBody = z
+  .strictObject({
+    username: usernameField,
+    first_name: nameField,
+    last_name: nameField,
+    email: emailField,
+    password: passwordField,
+  })
+  .openapi("RegisterRequest");
+
+export const register = createRoute({
+  method: "post",
+  path: "/api/user/register",
+  tags,
+  summary: "Create an active USER account",
+  request: { body: jsonBody(RegisterBody) },
+  responses: {
+    201: jsonContent(MessageSchema, "Registered"),
+    ...errorResponses(...bodyErrors, 409),
+  },
+});
+
+export const LoginBody = z
+  .strictObject({
+    username: z.string().min(1).max(254).openapi({ description: "Username or email" }),
+    password: loginPasswordField,
+  })
+  .openapi("LoginRequest");
+
+export const TokenResponse = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int(),
+  })
+  .openapi("TokenResponse");
+
+export const login = createRoute({
+  method: "post",
+  path: "/api/user/login",
+  tags,
+  summary: "Exchange a username (or email) and password for an access token",
+  request: { body: jsonBody(LoginBody) },
+  responses: {
+    200: jsonContent(TokenResponse, "Access token"),
+    ...errorResponses(...bodyErrors, 401, 403),
+  },
+});
+
+export const ForgetPasswordBody = z
+  .strictObject({ username: z.string().min(1).max(254), email: z.string().min(1).max(254) })
+  .openapi("ForgetPasswordRequest");
+
+export const forgetPassword = createRoute({
+  method: "post",
+  path: "/api/user/forget_password",
+  tags,
+  summary:
+    "Email a single-use reset link; the answer is the same whether or not the account exists",
+  request: { body: jsonBody(ForgetPasswordBody) },
+  responses: {
+    200: jsonContent(
+      MessageSchema.extend({
+        token: z.string().optional().openapi({ description: "Only with EXPOSE_RESET_TOKEN=true" }),
+      }),
+      "Accepted",
+    ),
+    ...errorResponses(...bodyErrors),
+  },
+});
+
+export const ResetPasswordBody = z
+  .strictObject({ token: z.string().min(1).max(256), new_password: passwordField })
+  .openapi("ResetPasswordRequest");
+
+export const resetPassword = createRoute({
+  method: "post",
+  path: "/api/user/reset_password",
+  tags,
+  summary: "Set a new password with a reset token; revokes every earlier access token",
+  request: { body: jsonBody(ResetPasswordBody) },
+  responses: {
+    200: jsonContent(MessageSchema, "Password reset"),
+    ...errorResponses(...bodyErrors),
+  },
+});
+
+export type RegisterRoute = typeof register;
+export type LoginRoute = typeof login;
+export type ForgetPasswordRoute = typeof forgetPassword;
+export type ResetPasswordRoute = typeof resetPassword;

@@ -1,0 +1,20 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { serviceUnavailable } from "../../errors";
+import { createRouter } from "../../lib/create-router";
+import type { AppRouteHandler } from "../../lib/handler";
+import * as routes from "./system.routes";
+
+const health: AppRouteHandler<routes.HealthRoute> = (c) => c.json({ status: "ok" }, 200);
+
+const ready: AppRouteHandler<routes.ReadyRoute> = async (c) => {
+  await c.var.deps.ping().catch(() => {
+    throw serviceUnavailable();
+  });
+  return c.json({ status: "ready" }, 200);
+};
+
+export const systemRouter = createRouter()
+  .openapi(routes.health, health)
+  .openapi(routes.ready, ready)
+  .get("/doc", swaggerUI({ url: "/openapi.json" }))
+  .get("/", (c) => c.redirect("/doc", 302));

@@ -1,0 +1,24 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses, jsonContent } from "../../lib/openapi";
+
+const tags = ["System"];
+const Status = z.object({ status: z.string() }).openapi("Status");
+
+export const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags,
+  summary: "Liveness: the process answers (no database)",
+  responses: { 200: jsonContent(Status, "Alive") },
+});
+
+export const ready = createRoute({
+  method: "get",
+  path: "/ready",
+  tags,
+  summary: "Readiness: the database answers",
+  responses: { 200: jsonContent(Status, "Ready"), ...errorResponses(503) },
+});
+
+export type HealthRoute = typeof health;
+export type ReadyRoute = typeof ready;

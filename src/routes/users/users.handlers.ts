@@ -1,0 +1,102 @@
+import { and, eq, sql } from "drizzle-orm";
+import { hashPassword } from "../../auth/password";
+import { isUniqueViolation } from "../../db/database";
+import { type User, users } from "../../db/schema";
+import { ApiError, forbidden, notFound } from "../../errors";
+import type { AppRouteHandler } from "../../lib/handler";
+import { isPlausibleUsername } from "../../users/user.fields";
+import { anotherActiveAdminExists, findByUsername, toPublicUser } from "../../users/user.store";
+import type * as routes from "./users.routes";
+
+const isSelf = (me: User, username: string) => me.username.toLowerCase() === username.toLowerCase();
+
+const requireAdmin = (me: User) => {
+  if (me.role !== "ADMIN") throw forbidden("Only an ADMIN can do this.");
+};
+
+export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
+  const me = c.var.currentUser;
+  const { username } = c.req.valid("param");
+  if (isSelf(me, username)) return c.json(toPublicUser(me), 200);
+  // A USER learns nothing about other accounts, existing or not.
+  requireAdmin(me);
+  const target = isPlausibleUsername(username) && (await findByUsername(c.var.deps.db, username));
+  if (!target) throw notFound();
+  return c.json(toPublicUser(target), 200);
+};
+
+export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => {
+  const me = c.var.currentUser;
+  requireAdmin(me);
+  const { username } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const { db, hasher, clock } = c.var.deps;
+  if (!isPlausibleUsername(username)) throw notFound();
+
+  const passwordHash =
+    body.password === undefined ? undefined : await hashPassword(hasher, body.password);
+  const updated = await db
+    .transaction(async (tx) => {
+      const [target] = await tx
+        .select()
+        .from(users)
+        .where(eq(sql`lower(${users.username})`, username.toLowerCase()))
+        .for("update");
+      if (!target) throw notFound();
+      if (target.role === "ADMIN" && target.id !== me.id)
+        throw forbidden("An ADMIN cannot modify another ADMIN.");
+
+      const demotes = body.role === "USER" || body.active === false;
+      if (target.id === me.id && demotes && !(await anotherActiveAdminExists(tx, me.id))) {
+        throw new ApiError("CONFLICT", "The last active ADMIN cannot demote or deactivate itself.");
+      }
+      // These changes invalidate what an access token asserts, so they revoke the account's tokens.
+      const revokes =
+        passwordHash !== undefined ||
+        (body.role !== undefined && body.role !== target.role) ||
+        (body.active !== undefined && body.active !== target.active) ||
+        (body.username !== undefined && body.username !== target.username);
+      const [row] = await tx
+        .update(users)
+        .set({
+          username: body.username,
+          email: body.email,
+          firstName: body.first_name,
+          lastName: body.last_name,
+          role: body.role,
+          active: body.active,
+          passwordHash,
+          tokenVersion: revokes ? sql`${users.tokenVersion} + 1` : undefined,
+          updatedAt: clock.now(),
+        })
+        .where(eq(users.id, target.id))
+        .returning();
+      return row;
+    })
+    .catch((error: unknown) => {
+      if (isUniqueViolation(error))
+        throw new ApiError("CONFLICT", "Username or email is already taken.");
+      throw error;
+    });
+  if (!updated) throw notFound();
+  return c.json({ msg: "User details updated.", user: toPublicUser(updated) }, 200);
+};
+
+export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => {
+  const me = c.var.currentUser;
+  requireAdmin(me);
+  const { username } = c.req.valid("param");
+  if (isSelf(me, username)) throw forbidden("You cannot delete your own account here.");
+  const { db } = c.var.deps;
+  const target = isPlausibleUsername(username) && (await findByUsername(db, username));
+  if (!target) throw notFound();
+  if (target.role !== "USER") throw forbidden("Only USER accounts can be deleted.");
+
+  // Reset tokens go with the row (ON DELETE CASCADE); access tokens fail the lookup from now on.
+  const deleted = await db
+    .delete(users)
+    .where(and(eq(users.id, target.id), eq(users.role, "USER")))
+    .returning({ id: users.id });
+  if (deleted.length === 0) throw notFound();
+  return c.json({ msg: "User deleted." }, 200);
+};

@@ -1,0 +1,11 @@
+import { createRouter } from "../../lib/create-router";
+import { requireAuth } from "../../middleware/auth";
+import * as handlers from "./users.handlers";
+import * as routes from "./users.routes";
+
+export const usersRouter = createRouter();
+usersRouter.use("/api/user/:username", requireAuth);
+usersRouter
+  .openapi(routes.getUser, handlers.getUser)
+  .openapi(routes.updateUser, handlers.updateUser)
+  .openapi(routes.deleteUser, handlers.deleteUser);
