@@ -124,10 +124,16 @@ export async function createTestApi(options: TestApiOptions = {}) {
     tokenFor,
     signedIn,
     userRow,
+    jwtSecret: config.jwtSecret,
     /** Waits for background work (mail) the requests started. */
     settle: () => Promise.allSettled(pending.splice(0)),
+    /** Messages sent to `address` once background work has finished. */
+    async mailsTo(address: string) {
+      await Promise.allSettled(pending.splice(0));
+      return mails.to(address);
+    },
     close: () => database.drop(),
   };
 }
 
-export type TestApi = Awaited<ReturnType<typeof createTestApi>>;
+export type NodeTestApi = Awaited<ReturnType<typeof createTestApi>>;

@@ -1,0 +1,42 @@
+import type { InferSelectModel } from "drizzle-orm";
+import type { Database } from "../../src/db/database";
+import type { users } from "../../src/db/schema";
+import type { MailMessage } from "../../src/mail/mailer";
+import { createTestApi } from "./node-api";
+
+/**
+ * What a contract test may use: HTTP requests to the API and direct access to its database.
+ * The same tests run against every runtime (TEST_TARGET=node, the default, or worker), so
+ * nothing here reaches into a process: time travel is done in the database, tokens are forged
+ * with the known test secret.
+ */
+export type ContractApi = {
+  request(path: string, init?: RequestInit): Promise<Response>;
+  send(method: string, path: string, body?: unknown, token?: string): Promise<Response>;
+  createUser(opts?: { role?: "USER" | "ADMIN"; password?: string; name?: string }): Promise<{
+    username: string;
+    email: string;
+    password: string;
+  }>;
+  tokenFor(username: string, password: string): Promise<string>;
+  signedIn(opts?: { role?: "USER" | "ADMIN" }): Promise<{
+    username: string;
+    email: string;
+    password: string;
+    token: string;
+  }>;
+  userRow(username: string): Promise<InferSelectModel<typeof users> | undefined>;
+  mailsTo(address: string): Promise<MailMessage[]>;
+  db: Database;
+  jwtSecret: string;
+  close(): Promise<void>;
+};
+
+export type StartOptions = { env?: Record<string, string> };
+
+/** Starts the API under test on the runtime named by TEST_TARGET. */
+export async function startApi(options: StartOptions = {}): Promise<ContractApi> {
+  const target = process.env.TEST_TARGET ?? "node";
+  if (target === "node") return createTestApi(options);
+  throw new Error(`Unknown TEST_TARGET=${target}`);
+}
