@@ -25,7 +25,7 @@ if (!input.success) {
 }
 const { ADMIN_USERNAME: username, ADMIN_EMAIL: email } = input.data;
 
-const config = loadConfigOrExit(process.env);
+const config = loadConfigOrExit(process.env, { warn: false });
 const database = await openDatabase(config);
 try {
   const existing = await findByUsername(database.db, username);
