@@ -8,6 +8,18 @@ export class ConfigError extends Error {
 const seconds = (fallback: number) =>
   z.coerce.number().int().positive().max(31_536_000).default(fallback);
 
+/** `<count>/<seconds>` or `off`. */
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .regex(/^(off|[1-9]\d{0,5}\/[1-9]\d{0,5})$/, "must be <count>/<seconds> or off")
+    .default(fallback)
+    .transform((v): RateLimitRule | null => {
+      if (v === "off") return null;
+      const [count, seconds] = v.split("/").map(Number) as [number, number];
+      return { count, seconds };
+    });
+
 const flag = z
   .enum(["true", "false", "1", "0", ""])
   .default("false")
@@ -27,7 +39,28 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(""),
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
   EXPOSE_RESET_TOKEN: flag,
+  REFRESH_TOKEN_TTL: seconds(2_592_000),
+  REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(3600).default(10),
+  LOGIN_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_LOCKOUT_BASE: seconds(60),
+  RESET_EMAIL_INTERVAL: z.coerce.number().int().min(0).max(86_400).default(60),
+  RATE_LIMIT_LOGIN: rateLimit("20/60"),
+  RATE_LIMIT_REGISTER: rateLimit("10/60"),
+  RATE_LIMIT_FORGET_PASSWORD: rateLimit("5/60"),
+  RATE_LIMIT_RESET_PASSWORD: rateLimit("10/60"),
+  RATE_LIMIT_REFRESH: rateLimit("60/60"),
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  HASH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
 });
+
+export type RateLimitRule = { count: number; seconds: number };
+export type RateLimitedRoute =
+  | "LOGIN"
+  | "REGISTER"
+  | "FORGET_PASSWORD"
+  | "RESET_PASSWORD"
+  | "REFRESH";
 
 export type Config = {
   nodeEnv: "development" | "test" | "production";
@@ -43,6 +76,17 @@ export type Config = {
   corsOrigins: string[];
   port: number;
   exposeResetToken: boolean;
+  refreshTokenTtl: number;
+  refreshReuseGrace: number;
+  lockout: { threshold: number; baseSeconds: number };
+  resetEmailInterval: number;
+  /** Per client IP and route; null is `off`. */
+  rateLimits: Record<RateLimitedRoute, RateLimitRule | null>;
+  /** How many proxy hops in X-Forwarded-For to trust (0: use the socket address). */
+  trustProxy: number;
+  /** argon2 runs at most this many at once; others wait up to hashQueueTimeoutMs, then 503. */
+  hashConcurrency: number;
+  hashQueueTimeoutMs: number;
 };
 
 export type LoadedConfig = { config: Config; warnings: string[] };
@@ -101,6 +145,20 @@ export function loadConfig(env: Record<string, unknown>): LoadedConfig {
         .filter(Boolean),
       port: e.PORT,
       exposeResetToken: e.EXPOSE_RESET_TOKEN,
+      refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+      refreshReuseGrace: e.REFRESH_REUSE_GRACE,
+      lockout: { threshold: e.LOGIN_LOCKOUT_THRESHOLD, baseSeconds: e.LOGIN_LOCKOUT_BASE },
+      resetEmailInterval: e.RESET_EMAIL_INTERVAL,
+      rateLimits: {
+        LOGIN: e.RATE_LIMIT_LOGIN,
+        REGISTER: e.RATE_LIMIT_REGISTER,
+        FORGET_PASSWORD: e.RATE_LIMIT_FORGET_PASSWORD,
+        RESET_PASSWORD: e.RATE_LIMIT_RESET_PASSWORD,
+        REFRESH: e.RATE_LIMIT_REFRESH,
+      },
+      trustProxy: e.TRUST_PROXY,
+      hashConcurrency: e.HASH_CONCURRENCY,
+      hashQueueTimeoutMs: e.HASH_QUEUE_TIMEOUT_MS,
     },
   };
 }

@@ -26,6 +26,8 @@ export type AppEnv = {
   Variables: {
     deps: Deps;
     requestId: string;
+    /** The client address used for rate limits (see src/abuse/client-ip.ts). */
+    clientIp: string;
     currentUser: User;
   };
 };

@@ -9,6 +9,8 @@ export type AccessClaims = {
   iat: number;
   exp: number;
   jti: string;
+  /** The session (refresh-token family) the token belongs to; logging it out ends the token too. */
+  sid?: string;
 };
 
 /** Signs an HS256 access token carrying the account's current token version. */
@@ -17,6 +19,7 @@ export async function issueAccessToken(
   secret: string,
   ttl: number,
   clock: Clock,
+  sessionId?: string,
 ) {
   const iat = Math.floor(clock.now().getTime() / 1000);
   const claims: AccessClaims = {
@@ -26,6 +29,7 @@ export async function issueAccessToken(
     iat,
     exp: iat + ttl,
     jti: crypto.randomUUID(),
+    ...(sessionId ? { sid: sessionId } : {}),
   };
   return {
     access_token: await sign(claims, secret, "HS256"),
@@ -43,7 +47,7 @@ export async function verifyAccessToken(
   token: string,
   secret: string,
   clock: Clock,
-): Promise<{ userId: number; ver: number } | undefined> {
+): Promise<{ userId: number; ver: number; sid?: string } | undefined> {
   let payload: Record<string, unknown>;
   try {
     payload = await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false });
@@ -51,10 +55,11 @@ export async function verifyAccessToken(
     return undefined;
   }
   const now = clock.now().getTime() / 1000;
-  const { sub, ver, exp, nbf } = payload;
+  const { sub, ver, exp, nbf, sid } = payload;
   if (typeof exp !== "number" || exp <= now) return undefined;
   if (typeof nbf === "number" && nbf > now) return undefined;
   if (typeof sub !== "string" || !/^[1-9]\d{0,9}$/.test(sub)) return undefined;
   if (typeof ver !== "number" || !Number.isInteger(ver)) return undefined;
-  return { userId: Number(sub), ver };
+  if (sid !== undefined && typeof sid !== "string") return undefined;
+  return { userId: Number(sub), ver, sid };
 }

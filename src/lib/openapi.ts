@@ -30,7 +30,8 @@ const errorDescriptions = {
   409: "Conflict",
   413: "Request body over 64 KiB",
   415: "Content-Type is not application/json",
-  503: "Database unavailable",
+  429: "Too many requests (RATE_LIMITED, with Retry-After)",
+  503: "Database unavailable, or password hashing saturated (with Retry-After)",
 } as const;
 
 type ErrorStatus = keyof typeof errorDescriptions;

@@ -1,14 +1,17 @@
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/jwt";
+import { sessions, type User, users } from "../db/schema";
 import type { AppEnv } from "../deps";
 import { unauthorized } from "../errors";
-import { findById } from "../users/user.store";
 
 /**
- * Requires a valid bearer token whose account still exists, is active and has the same token
- * version: password, role, activity and username changes revoke tokens at once.
+ * The account behind a valid bearer token. The account must still exist, be active and have the
+ * token's version (password, role, activity and username changes revoke tokens at once), and the
+ * token's session must not have been logged out.
  */
-export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+export async function authenticate(c: Context<AppEnv>): Promise<User> {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
   if (!match?.[1]) throw unauthorized();
@@ -17,8 +20,20 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const claims = await verifyAccessToken(match[1], config.jwtSecret, clock);
   if (!claims) throw unauthorized();
 
-  const user = await findById(db, claims.userId);
-  if (!user?.active || user.tokenVersion !== claims.ver) throw unauthorized();
-  c.set("currentUser", user);
+  // One query for the account and, when the token names one, its session.
+  const [row] = await db
+    .select({ user: users, sessionId: sessions.id, revokedAt: sessions.revokedAt })
+    .from(users)
+    .leftJoin(sessions, and(eq(sessions.id, claims.sid ?? ""), eq(sessions.userId, users.id)))
+    .where(eq(users.id, claims.userId))
+    .limit(1);
+  if (!row?.user.active || row.user.tokenVersion !== claims.ver) throw unauthorized();
+  if (claims.sid && (row.sessionId === null || row.revokedAt !== null)) throw unauthorized();
+  return row.user;
+}
+
+/** Route guard: sets `currentUser` or answers 401. */
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("currentUser", await authenticate(c));
   await next();
 });

@@ -1,0 +1,63 @@
+import { eq } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Database } from "../db/database";
+import { loginThrottles } from "../db/schema";
+
+const MAX_LOCKOUT_SECONDS = 15 * 60;
+// Failures further apart than this no longer count as consecutive.
+const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The throttle key of a login attempt: the account when it exists, else the name as typed. Both
+ * go through the same code, so an unknown username is throttled exactly like a real one.
+ */
+export const throttleKey = (userId: number | undefined, login: string) =>
+  userId === undefined ? `name:${login.toLowerCase()}` : `user:${userId}`;
+
+/** Seconds the key is still locked for, or undefined. */
+export async function lockedFor(db: Database, key: string, now: Date) {
+  const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key));
+  if (!row?.lockedUntil || row.lockedUntil <= now) return undefined;
+  return (row.lockedUntil.getTime() - now.getTime()) / 1000;
+}
+
+/**
+ * Records a failed login. From the threshold on, each failure locks the key for
+ * base * 2^(failures - threshold) seconds, at most 15 minutes.
+ */
+export async function recordFailure(
+  db: Database,
+  key: string,
+  lockout: Config["lockout"],
+  now: Date,
+) {
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(loginThrottles)
+      .values({ key, failures: 0, updatedAt: now })
+      .onConflictDoNothing();
+    // The row lock serializes concurrent failures of one key so none is lost.
+    const [row] = await tx
+      .select()
+      .from(loginThrottles)
+      .where(eq(loginThrottles.key, key))
+      .for("update");
+    const stale = !row || now.getTime() - row.updatedAt.getTime() > FORGET_AFTER_MS;
+    const failures = (stale ? 0 : row.failures) + 1;
+    const over = failures - lockout.threshold;
+    const seconds = over < 0 ? 0 : Math.min(lockout.baseSeconds * 2 ** over, MAX_LOCKOUT_SECONDS);
+    await tx
+      .update(loginThrottles)
+      .set({
+        failures,
+        lockedUntil: seconds ? new Date(now.getTime() + seconds * 1000) : null,
+        updatedAt: now,
+      })
+      .where(eq(loginThrottles.key, key));
+  });
+}
+
+/** A successful login or a password reset clears the count and any lockout. */
+export async function clearFailures(db: Database, key: string) {
+  await db.delete(loginThrottles).where(eq(loginThrottles.key, key));
+}

@@ -1,0 +1,63 @@
+import { ApiError } from "../errors";
+import type { PasswordHasher } from "./password";
+
+const busy = () =>
+  new ApiError("SERVICE_UNAVAILABLE", "Too many password checks in progress, retry shortly.", {
+    headers: { "Retry-After": "1" },
+  });
+
+/**
+ * Caps argon2 work in flight (each hash holds ~19 MiB): at most `concurrency` run, the rest wait
+ * up to `queueTimeoutMs` in a bounded queue and then fail with 503 + Retry-After, so a login flood
+ * costs a bounded amount of memory instead of exhausting it.
+ */
+export function limitHashing(
+  hasher: PasswordHasher,
+  options: { concurrency: number; queueTimeoutMs: number; maxQueue?: number },
+): PasswordHasher {
+  const maxQueue = options.maxQueue ?? options.concurrency * 8;
+  const waiting: Array<{ grant: () => void; timer: ReturnType<typeof setTimeout> }> = [];
+  let running = 0;
+
+  const acquire = () => {
+    if (running < options.concurrency) {
+      running++;
+      return Promise.resolve();
+    }
+    if (waiting.length >= maxQueue) return Promise.reject(busy());
+    return new Promise<void>((resolve, reject) => {
+      const entry = {
+        grant: resolve,
+        timer: setTimeout(() => {
+          waiting.splice(waiting.indexOf(entry), 1);
+          reject(busy());
+        }, options.queueTimeoutMs),
+      };
+      waiting.push(entry);
+    });
+  };
+
+  const release = () => {
+    const next = waiting.shift();
+    if (!next) {
+      running--;
+      return;
+    }
+    clearTimeout(next.timer);
+    next.grant(); // the slot passes straight to the next waiter
+  };
+
+  const run = async <T>(work: () => Promise<T>) => {
+    await acquire();
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  };
+
+  return {
+    hash: (password) => run(() => hasher.hash(password)),
+    verify: (hash, password) => run(() => hasher.verify(hash, password)),
+  };
+}

@@ -1,0 +1,7 @@
+import { createRouter } from "../../lib/create-router";
+import * as handlers from "./sessions.handlers";
+import * as routes from "./sessions.routes";
+
+export const sessionsRouter = createRouter()
+  .openapi(routes.refresh, handlers.refresh)
+  .openapi(routes.logout, handlers.logout);

@@ -1,0 +1,61 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { rateLimit } from "../../abuse/rate-limit";
+import {
+  bearerSecurity,
+  bodyErrors,
+  errorResponses,
+  jsonBody,
+  jsonContent,
+  MessageSchema,
+} from "../../lib/openapi";
+import { TokenResponse } from "../auth/auth.routes";
+
+const tags = ["Sessions"];
+const refreshToken = z.string().min(1).max(256).openapi({ description: "Opaque refresh token" });
+
+export const RefreshBody = z
+  .strictObject({ refresh_token: refreshToken })
+  .openapi("RefreshRequest");
+
+export const refresh = createRoute({
+  method: "post",
+  path: "/api/user/refresh",
+  tags,
+  summary: "Rotate a refresh token: a new access token and a new refresh token",
+  middleware: [rateLimit("REFRESH")] as const,
+  request: { body: jsonBody(RefreshBody) },
+  responses: {
+    200: jsonContent(TokenResponse, "New token pair"),
+    ...errorResponses(...bodyErrors, 401, 429),
+  },
+});
+
+export const LogoutBody = z
+  .strictObject({
+    refresh_token: refreshToken.optional(),
+    all: z
+      .literal(true)
+      .optional()
+      .openapi({ description: "End every session (needs a bearer token)" }),
+  })
+  .refine(
+    (b) => b.refresh_token !== undefined || b.all === true,
+    "Give refresh_token, or all: true.",
+  )
+  .openapi("LogoutRequest");
+
+export const logout = createRoute({
+  method: "post",
+  path: "/api/user/logout",
+  tags,
+  summary: "End the session of a refresh token, or with all: true every session of the caller",
+  security: [...bearerSecurity, {}],
+  request: { body: jsonBody(LogoutBody) },
+  responses: {
+    200: jsonContent(MessageSchema, "Logged out"),
+    ...errorResponses(...bodyErrors, 401),
+  },
+});
+
+export type RefreshRoute = typeof refresh;
+export type LogoutRoute = typeof logout;
