@@ -1,21 +1,8 @@
 import { nodeArgon2 } from "../auth/argon2-node";
 import type { Config } from "../config";
 import { type Deps, systemClock } from "../deps";
-import { consoleMailer, type Mailer } from "../mail/mailer";
-import { resendMailer } from "../mail/resend";
+import { mailerFor } from "../mail/from-config";
 import { type OpenDatabase, openDatabase } from "./database";
-
-/** Resend when RESEND_API_KEY is set, else the console (which withholds links in production). */
-export function mailerFor(config: Config): Mailer {
-  if (config.resendApiKey) {
-    return resendMailer({
-      apiKey: config.resendApiKey,
-      from: config.mailFrom,
-      baseUrl: config.resendBaseUrl,
-    });
-  }
-  return consoleMailer({ redact: config.nodeEnv === "production" });
-}
 
 /** Background work on Node: nothing waits for it, but its failure is logged. */
 export const deferOnNode: Deps["defer"] = (work) => {

@@ -1,0 +1,32 @@
+import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts";
+import { createApp } from "./app";
+import { ConfigError } from "./config";
+import type { Deps } from "./deps";
+import { ApiError } from "./errors";
+import { type WorkerEnv, workerConfig } from "./worker/config";
+import { openRequestScope } from "./worker/deps";
+
+// The app sees only the dependencies this entry built, never the Worker's bindings.
+const app = createApp((c) => (c.env as { deps: Deps }).deps);
+
+async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+  let config: ReturnType<typeof workerConfig>;
+  try {
+    config = workerConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Workers have no start-up to stop: every request fails and the log names the binding.
+    console.error(error.message);
+    const internal = new ApiError("INTERNAL", "Internal server error.");
+    return Response.json(internal.body, { status: internal.status });
+  }
+
+  const scope = openRequestScope(config, env.HYPERDRIVE?.connectionString ?? "", ctx);
+  try {
+    return await app.fetch(request, { deps: scope.deps }, ctx);
+  } finally {
+    ctx.waitUntil(scope.close());
+  }
+}
+
+export default { fetch };

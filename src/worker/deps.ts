@@ -1,0 +1,67 @@
+import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { wasmArgon2 } from "../auth/argon2-wasm";
+import type { Config } from "../config";
+import * as schema from "../db/schema";
+import { type Deps, systemClock } from "../deps";
+import { mailerFor } from "../mail/from-config";
+
+/** One request's dependencies and the means to release them once the response is out. */
+export type RequestScope = { deps: Deps; close(): Promise<void> };
+
+/**
+ * A postgres.js client per request: Workers may not share sockets between requests, and Hyperdrive
+ * keeps the real connections pooled, so opening one is cheap.
+ */
+export function openRequestScope(
+  config: Config,
+  connectionString: string,
+  ctx: ExecutionContext,
+): RequestScope {
+  const client = postgres(connectionString, {
+    // Workers allow 6 simultaneous outgoing connections per request.
+    max: 5,
+    // No array or custom types to look up: saves a round trip per client.
+    fetch_types: false,
+    // An unreachable database fails the query (503) before the contract's 5 s.
+    connect_timeout: 4,
+    onnotice: () => {},
+  });
+  const background: Promise<unknown>[] = [];
+  const deps: Deps = {
+    db: drizzle(client, { schema }),
+    hasher: wasmArgon2,
+    mailer: mailerFor(config),
+    clock: systemClock,
+    config,
+    defer(work) {
+      const guarded = work.catch(logBackgroundFailure);
+      background.push(guarded);
+      ctx.waitUntil(guarded);
+    },
+    ping: async () => {
+      await client`select 1`;
+    },
+  };
+  return {
+    deps,
+    async close() {
+      // Background work may still be using the client.
+      await Promise.allSettled(background);
+      await client.end({ timeout: 2 }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Logs a failed background task (mail) by name and message only; anything shaped like a token
+ * or key is masked, since a reset link in a log would hand over the account.
+ */
+function logBackgroundFailure(error: unknown) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const message = e.message.replace(/[A-Za-z0-9_-]{24,}/g, "[redacted]");
+  console.error(
+    JSON.stringify({ level: "error", msg: "background task failed", error: e.name, message }),
+  );
+}
