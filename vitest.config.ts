@@ -1,11 +1,36 @@
 import { defineConfig } from "vitest/config";
 
+// The contract suite runs twice: in-process against the Node app, and over HTTP against the
+// Worker in a local workerd (tests/support/contract-api.ts picks by TEST_TARGET).
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file gets its own database, so files may run in parallel (2 cores here).
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          include: ["tests/contract/**/*.test.ts", "tests/node/**/*.test.ts"],
+          env: { TEST_TARGET: "node" },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "worker",
+          include: ["tests/contract/**/*.test.ts", "tests/worker/**/*.test.ts"],
+          env: {
+            TEST_TARGET: "worker",
+            // workerd reaches Postgres over TCP (no embedded database): the local server that
+            // wrangler.toml uses unless TEST_DATABASE_URL names another.
+            TEST_DATABASE_URL:
+              process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+          },
+        },
+      },
+    ],
   },
 });

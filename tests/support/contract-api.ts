@@ -38,5 +38,7 @@ export type StartOptions = { env?: Record<string, string> };
 export async function startApi(options: StartOptions = {}): Promise<ContractApi> {
   const target = process.env.TEST_TARGET ?? "node";
   if (target === "node") return createTestApi(options);
+  // Loaded only here: the Node target never pays for importing wrangler.
+  if (target === "worker") return (await import("./worker-api")).createWorkerApi(options);
   throw new Error(`Unknown TEST_TARGET=${target}`);
 }
