@@ -7,8 +7,14 @@ export function resendMailer(options: { apiKey: string; from: string; baseUrl?: 
   return {
     async send(message) {
       const { error } = await client.emails.send({ from: options.from, ...message });
-      // The SDK reports failures as values; surface them so the caller logs them.
-      if (error) throw new Error(`Resend refused the message: ${error.name}: ${error.message}`);
+      // The SDK reports failures as values; surface them so the caller logs them. Its error
+      // values can lack a message, and statusCode is null when no response came.
+      if (error) {
+        const detail = error.message ? `: ${error.message}` : "";
+        throw new Error(
+          `Resend refused the message (status ${error.statusCode ?? "none"}): ${error.name}${detail}`,
+        );
+      }
     },
   };
 }

@@ -65,7 +65,10 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
   const tokenHash = await sha256Hex(token);
   const now = clock.now();
   await db.transaction(async (tx) => {
-    // A newer token voids every older one for the account.
+    // A newer token voids every older one for the account. Locking the account row makes
+    // concurrent requests take turns; without it each deletes only tokens already committed, not
+    // the other's, and both new tokens stay live.
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("update");
     await tx.delete(passwordResetTokens).where(eq(passwordResetTokens.userId, user.id));
     await tx.insert(passwordResetTokens).values({
       tokenHash,
