@@ -59,7 +59,8 @@ export async function createWorkerApi(
       persist: false,
       watch: false,
       liveReload: false,
-      logLevel: (process.env.WORKER_LOG_LEVEL ?? "warn") as "warn",
+      // WORKER_TEST_LOG=debug shows wrangler's and the dev proxy's own logging too.
+      logLevel: process.env.WORKER_TEST_LOG === "debug" ? "debug" : "warn",
     },
   });
   let base: URL;

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../src/config";
+import { workerConfig } from "../../src/worker/config";
+import { TEST_JWT_SECRET } from "../support/node-api";
+
+const HYPERDRIVE = { connectionString: "postgres://user:pw@host.hyperdrive.local:5432/db" };
+
+/** The ConfigError message for `env`, or undefined when it is valid. */
+function problem(env: Record<string, unknown>) {
+  try {
+    workerConfig(env);
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+}
+
+describe("the Worker's bindings are validated at the entry", () => {
+  it("names a missing Hyperdrive binding", () => {
+    expect(problem({ JWT_SECRET_KEY: TEST_JWT_SECRET })).toMatch(
+      /^ {2}HYPERDRIVE: binding missing/m,
+    );
+  });
+
+  it.each(["development", "test", "production"])(
+    "requires JWT_SECRET_KEY even when NODE_ENV=%s (a per-isolate key would break tokens)",
+    (nodeEnv) => {
+      expect(problem({ HYPERDRIVE, NODE_ENV: nodeEnv })).toMatch(/JWT_SECRET_KEY: secret missing/);
+    },
+  );
+
+  it("names both when both are missing", () => {
+    const message = problem({}) ?? "";
+    expect(message).toContain("HYPERDRIVE");
+    expect(message).toContain("JWT_SECRET_KEY");
+  });
+
+  it("names an invalid var through the shared config rules", () => {
+    expect(problem({ HYPERDRIVE, JWT_SECRET_KEY: "short" })).toMatch(/JWT_SECRET_KEY: .*32/);
+    expect(
+      problem({ HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, ACCESS_TOKEN_TTL: "soon" }),
+    ).toMatch(/ACCESS_TOKEN_TTL/);
+  });
+
+  it("refuses EXPOSE_RESET_TOKEN in production, as on Node", () => {
+    const env = {
+      HYPERDRIVE,
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      NODE_ENV: "production",
+      EXPOSE_RESET_TOKEN: "true",
+    };
+    expect(problem(env)).toMatch(/EXPOSE_RESET_TOKEN/);
+  });
+
+  it("builds the config once per bindings object", () => {
+    const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production" };
+    const config = workerConfig(env);
+    expect(config).toMatchObject({ jwtSecret: TEST_JWT_SECRET, nodeEnv: "production" });
+    expect(workerConfig(env)).toBe(config);
+  });
+});
