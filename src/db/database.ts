@@ -1,10 +1,12 @@
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { DEADLINE_CODE } from "../lib/postgres-deadline";
 import type * as schema from "./schema";
 
 /** Any Drizzle Postgres database over our schema: postgres.js on a server, PGlite embedded. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 const UNAVAILABLE_CODES = new Set([
+  DEADLINE_CODE,
   // postgres.js connection errors
   "ECONNREFUSED",
   "ECONNRESET",

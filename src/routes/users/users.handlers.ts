@@ -35,8 +35,19 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
 
   const passwordHash =
     body.password === undefined ? undefined : await hashPassword(hasher, body.password);
+  const demotes = body.role === "USER" || body.active === false;
   const updated = await db
     .transaction(async (tx) => {
+      if (demotes && isSelf(me, username)) {
+        // Lock every active admin in id order before anything else, so two admins demoting
+        // themselves at once queue on the same first row instead of deadlocking (40P01).
+        await tx
+          .select({ id: users.id })
+          .from(users)
+          .where(and(eq(users.role, "ADMIN"), eq(users.active, true)))
+          .orderBy(users.id)
+          .for("update");
+      }
       const [target] = await tx
         .select()
         .from(users)
@@ -46,7 +57,6 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
       if (target.role === "ADMIN" && target.id !== me.id)
         throw forbidden("An ADMIN cannot modify another ADMIN.");
 
-      const demotes = body.role === "USER" || body.active === false;
       if (target.id === me.id && demotes && !(await anotherActiveAdminExists(tx, me.id))) {
         throw new ApiError("CONFLICT", "The last active ADMIN cannot demote or deactivate itself.");
       }
