@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ContractApi, startApi } from "../support/contract-api";
+
+let api: ContractApi;
+beforeAll(async () => {
+  api = await startApi();
+});
+afterAll(() => api.close());
+
+type Operation = {
+  security?: Record<string, string[]>[];
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+};
+type OpenApiDoc = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation>>;
+  components: {
+    securitySchemes: Record<string, Record<string, string>>;
+    schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+  };
+};
+
+const loadDoc = async () => {
+  const res = await api.request("/openapi.json");
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  return (await res.json()) as OpenApiDoc;
+};
+
+const operation = (doc: OpenApiDoc, path: string, method: string) => {
+  const op = doc.paths[path]?.[method];
+  expect(op, `${method.toUpperCase()} ${path} in /openapi.json`).toBeDefined();
+  return op as Operation;
+};
+
+const USER_PATH = "/api/user/{username}";
+const PUBLIC_ROUTES: [string, string][] = [
+  ["/api/user/register", "post"],
+  ["/api/user/login", "post"],
+  ["/api/user/forget_password", "post"],
+  ["/api/user/reset_password", "post"],
+  ["/health", "get"],
+  ["/ready", "get"],
+];
+const USER_ROUTES: [string, string][] = [
+  [USER_PATH, "get"],
+  [USER_PATH, "put"],
+  [USER_PATH, "delete"],
+];
+
+describe("GET /health", () => {
+  it("answers 200 JSON without a token", async () => {
+    const res = await api.request("/health");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+});
+
+describe("GET /ready", () => {
+  it("answers 200 JSON when the database answers", async () => {
+    const res = await api.request("/ready");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+});
+
+describe("GET /", () => {
+  it("redirects to /doc", async () => {
+    const res = await api.request("/", { redirect: "manual" });
+    expect([301, 302, 303, 307, 308]).toContain(res.status);
+    expect(new URL(res.headers.get("location") ?? "", "http://localhost").pathname).toBe("/doc");
+  });
+});
+
+describe("GET /doc", () => {
+  it("is an HTML Swagger UI page that loads /openapi.json", async () => {
+    const res = await api.request("/doc");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toMatch(/<html/i);
+    expect(html).toMatch(/swagger/i);
+    expect(html).toContain("/openapi.json");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.x document with a title and version", async () => {
+    const doc = await loadDoc();
+    expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    expect(doc.info.title).toEqual(expect.any(String));
+    expect(doc.info.version).toEqual(expect.any(String));
+  });
+
+  it.each([...PUBLIC_ROUTES, ...USER_ROUTES])(
+    "lists %s %s with a success response",
+    async (path, method) => {
+      const op = operation(await loadDoc(), path, method);
+      expect(Object.keys(op.responses).some((s) => /^2\d\d$/.test(s))).toBe(true);
+    },
+  );
+
+  it("declares the bearerAuth security scheme as an HTTP bearer JWT", async () => {
+    const doc = await loadDoc();
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+    });
+  });
+
+  it.each(USER_ROUTES)(
+    "%s %s requires bearerAuth and documents 401, 403 and 404",
+    async (path, method) => {
+      const op = operation(await loadDoc(), path, method);
+      expect(op.security).toEqual(expect.arrayContaining([{ bearerAuth: [] }]));
+      for (const status of ["401", "403", "404"]) {
+        expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
+      }
+      expect(op.parameters).toEqual(
+        expect.arrayContaining([expect.objectContaining({ name: "username", in: "path" })]),
+      );
+    },
+  );
+
+  it("documents PUT's body errors (400, 409, 413, 415) and the update body", async () => {
+    const op = operation(await loadDoc(), USER_PATH, "put");
+    for (const status of ["400", "409", "413", "415"]) {
+      expect(op.responses[status], `PUT ${status}`).toBeDefined();
+    }
+    expect(op.requestBody?.content["application/json"]).toBeDefined();
+  });
+
+  it("documents register's 400 and 409 and login's 401", async () => {
+    const doc = await loadDoc();
+    const register = operation(doc, "/api/user/register", "post");
+    expect(register.responses["400"]).toBeDefined();
+    expect(register.responses["409"]).toBeDefined();
+    expect(operation(doc, "/api/user/login", "post").responses["401"]).toBeDefined();
+  });
+
+  it("documents 503 on /ready", async () => {
+    expect(operation(await loadDoc(), "/ready", "get").responses["503"]).toBeDefined();
+  });
+
+  it("every documented 4xx/5xx response uses the shared error schema with msg and code", async () => {
+    const doc = await loadDoc();
+    const refs = new Set<string>();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (!/^[45]\d\d$/.test(status)) continue;
+          const ref = response.content?.["application/json"]?.schema.$ref;
+          expect(ref, `${method} ${path} ${status}`).toMatch(/^#\/components\/schemas\//);
+          refs.add(ref as string);
+        }
+      }
+    }
+    expect(refs.size).toBe(1);
+    const name = [...refs][0]?.split("/").pop() as string;
+    const schema = doc.components.schemas[name];
+    expect(Object.keys(schema?.properties ?? {})).toEqual(expect.arrayContaining(["msg", "code"]));
+    expect(schema?.required).toEqual(expect.arrayContaining(["msg", "code"]));
+  });
+
+  it("describes the public user without any hash or token version", async () => {
+    const doc = await loadDoc();
+    const ref = operation(doc, USER_PATH, "get").responses["200"]?.content?.["application/json"]
+      ?.schema.$ref;
+    const schema = doc.components.schemas[ref?.split("/").pop() ?? ""];
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual([
+      "active",
+      "created_at",
+      "email",
+      "first_name",
+      "id",
+      "last_name",
+      "role",
+      "updated_at",
+      "username",
+    ]);
+  });
+
+  it("does not require a token for the public routes", async () => {
+    const doc = await loadDoc();
+    for (const [path, method] of PUBLIC_ROUTES) {
+      const security = operation(doc, path, method).security ?? [];
+      expect(security, `${method} ${path}`).not.toEqual(
+        expect.arrayContaining([{ bearerAuth: [] }]),
+      );
+    }
+  });
+});
