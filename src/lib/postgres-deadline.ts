@@ -1,5 +1,11 @@
 import type postgres from "postgres";
 
+/**
+ * Longest a query or transaction may take before the request gets 503 (the contract allows 5 s);
+ * the same on Node and Workers.
+ */
+export const QUERY_DEADLINE_MS = 3500;
+
 /** The `code` of the error a late query fails with; the error handler maps it to 503. */
 export const DEADLINE_CODE = "DATABASE_DEADLINE";
 

@@ -8,7 +8,7 @@ import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { Database } from "../db/database";
 import * as schema from "../db/schema";
-import { withDeadline } from "../lib/postgres-deadline";
+import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -20,9 +20,6 @@ export type OpenDatabase = {
   migrate(): Promise<void>;
   close(): Promise<void>;
 };
-
-/** Longest a query or transaction may take before the request gets 503 (the contract allows 5 s). */
-export const QUERY_DEADLINE_MS = 3500;
 
 /** postgres.js pool whose every query answers, or fails as unavailable, within QUERY_DEADLINE_MS. */
 export function openPostgres(url: string, options: { max?: number } = {}): OpenDatabase {

@@ -2,10 +2,10 @@ import type { Hyperdrive } from "@cloudflare/workers-types/latest/index.ts";
 import { type Config, ConfigError, loadConfig } from "../config";
 
 /** The Worker's bindings: Hyperdrive, secrets (`wrangler secret`, `.dev.vars`) and [vars]. */
-export type WorkerEnv = { HYPERDRIVE?: Hyperdrive; JWT_SECRET_KEY?: string } & Record<
-  string,
-  unknown
->;
+export type WorkerEnv = {
+  HYPERDRIVE?: Pick<Hyperdrive, "connectionString">;
+  JWT_SECRET_KEY?: string;
+} & Record<string, unknown>;
 
 const loaded = new WeakMap<object, Config>();
 

@@ -5,6 +5,7 @@ import { wasmArgon2 } from "../auth/argon2-wasm";
 import type { Config } from "../config";
 import * as schema from "../db/schema";
 import { type Deps, systemClock } from "../deps";
+import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { mailerFor } from "../mail/from-config";
 
 /** One request's dependencies and the means to release them once the response is out. */
@@ -24,13 +25,14 @@ export function openRequestScope(
     max: 5,
     // No array or custom types to look up: saves a round trip per client.
     fetch_types: false,
-    // An unreachable database fails the query (503) before the contract's 5 s.
-    connect_timeout: 4,
+    // With the query deadline below, an unreachable database is a 503 within the contract's 5 s.
+    connect_timeout: 3,
     onnotice: () => {},
   });
+  const bounded = withDeadline(client, QUERY_DEADLINE_MS);
   const background: Promise<unknown>[] = [];
   const deps: Deps = {
-    db: drizzle(client, { schema }),
+    db: drizzle(bounded, { schema }),
     hasher: wasmArgon2,
     mailer: mailerFor(config),
     clock: systemClock,
@@ -41,7 +43,7 @@ export function openRequestScope(
       ctx.waitUntil(guarded);
     },
     ping: async () => {
-      await client`select 1`;
+      await bounded.unsafe("select 1");
     },
   };
   return {
