@@ -2,12 +2,16 @@ import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { clientIp } from "./abuse/client-ip";
+import { limitHashing } from "./auth/hash-limiter";
+import type { PasswordHasher } from "./auth/password";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./deps";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
 import { jsonBody } from "./middleware/json-body";
 import { authRouter } from "./routes/auth/auth.index";
+import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { systemRouter } from "./routes/system/system.index";
 import { usersRouter } from "./routes/users/users.index";
 
@@ -23,16 +27,37 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
       : undefined,
   );
 
+  // One cap per hasher, not per request: on Workers the deps are rebuilt for every request.
+  const capped = new WeakMap<PasswordHasher, PasswordHasher>();
+  const cappedHasher = (hasher: PasswordHasher, config: Config) => {
+    let limited = capped.get(hasher);
+    if (!limited) {
+      limited = limitHashing(hasher, {
+        concurrency: config.hashConcurrency,
+        queueTimeoutMs: config.hashQueueTimeoutMs,
+      });
+      capped.set(hasher, limited);
+    }
+    return limited;
+  };
+
   app.use(requestId());
   app.use(async (c, next) => {
-    c.set("deps", provide(c));
+    const deps = provide(c);
+    c.set("deps", { ...deps, hasher: cappedHasher(deps.hasher, deps.config) });
+    const forwardedFor = c.req.header("x-forwarded-for");
+    c.set("clientIp", clientIp(deps.remoteAddress?.(c), forwardedFor, deps.config.trustProxy));
     await next();
   });
   app.use(secureHeaders({ contentSecurityPolicy: undefined }));
   app.use((c, next) => corsFor(c.var.deps.config)?.(c, next) ?? next());
   app.use("/api/*", jsonBody);
 
-  app.route("/", systemRouter).route("/", authRouter).route("/", usersRouter);
+  app
+    .route("/", systemRouter)
+    .route("/", authRouter)
+    .route("/", sessionsRouter)
+    .route("/", usersRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { PasswordHasher } from "./auth/password";
 import type { Config } from "./config";
 import type { Database } from "./db/database";
@@ -20,6 +21,8 @@ export type Deps = {
   defer: (work: Promise<unknown>) => void;
   /** Checks that the database answers, for /ready. */
   ping: () => Promise<void>;
+  /** The peer address of the request: the socket on Node, CF-Connecting-IP on Workers. */
+  remoteAddress?: (c: Context) => string | undefined;
 };
 
 export type AppEnv = {

@@ -14,11 +14,13 @@ const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 export const throttleKey = (userId: number | undefined, login: string) =>
   userId === undefined ? `name:${login.toLowerCase()}` : `user:${userId}`;
 
-/** Seconds the key is still locked for, or undefined. */
-export async function lockedFor(db: Database, key: string, now: Date) {
+/** The key's failure record (absent after a success), with the seconds it is still locked for. */
+export async function readThrottle(db: Database, key: string, now: Date) {
   const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key));
-  if (!row?.lockedUntil || row.lockedUntil <= now) return undefined;
-  return (row.lockedUntil.getTime() - now.getTime()) / 1000;
+  if (!row) return undefined;
+  const lockedFor =
+    row.lockedUntil && row.lockedUntil > now ? row.lockedUntil.getTime() - now.getTime() : 0;
+  return { failures: row.failures, lockedForSeconds: lockedFor / 1000 };
 }
 
 /**

@@ -13,7 +13,8 @@ import { unauthorized } from "../errors";
  */
 export async function authenticate(c: Context<AppEnv>): Promise<User> {
   const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
+  // The scheme name is case-insensitive (RFC 9110); the token itself is not.
+  const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header);
   if (!match?.[1]) throw unauthorized();
 
   const { db, config, clock } = c.var.deps;

@@ -1,3 +1,5 @@
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context } from "hono";
 import { nodeArgon2 } from "../auth/argon2-node";
 import type { Config } from "../config";
 import { type Deps, systemClock } from "../deps";
@@ -14,6 +16,10 @@ export const deferOnNode: Deps["defer"] = (work) => {
   });
 };
 
+/** The peer of the TCP connection (undefined when the app is called without a socket, in tests). */
+export const socketAddress = (c: Context) =>
+  c.env?.incoming ? getConnInfo(c).remote.address : undefined;
+
 /** The app's dependencies on Node, built once for the process. */
 export async function createNodeDeps(
   config: Config,
@@ -27,6 +33,7 @@ export async function createNodeDeps(
     config,
     defer: deferOnNode,
     ping: database.ping,
+    remoteAddress: socketAddress,
   };
   return { deps, database };
 }

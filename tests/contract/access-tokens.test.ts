@@ -7,13 +7,12 @@ import {
   getSelf,
   rowOf,
   setActive,
-  UNTHROTTLED,
 } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 let api: ContractApi;
 beforeAll(async () => {
-  api = await startApi({ env: UNTHROTTLED });
+  api = await startApi();
 });
 afterAll(() => api.close());
 

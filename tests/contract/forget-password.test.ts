@@ -9,7 +9,6 @@ import {
   rowOf,
   setActive,
   sha256Hex,
-  UNTHROTTLED,
 } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
@@ -19,8 +18,8 @@ let api: ContractApi;
 let exposed: ContractApi;
 beforeAll(async () => {
   [api, exposed] = await Promise.all([
-    startApi({ env: { ...UNTHROTTLED, APP_URL } }),
-    startApi({ env: { ...UNTHROTTLED, APP_URL, EXPOSE_RESET_TOKEN: "true" } }),
+    startApi({ env: { APP_URL } }),
+    startApi({ env: { APP_URL, EXPOSE_RESET_TOKEN: "true" } }),
   ]);
 });
 afterAll(() => Promise.all([api.close(), exposed.close()]));

@@ -1,11 +1,11 @@
 import { decode } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimsOf, getSelf, login, rowOf, setActive, UNTHROTTLED } from "../support/auth-helpers";
+import { claimsOf, getSelf, login, rowOf, setActive } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 let api: ContractApi;
 beforeAll(async () => {
-  api = await startApi({ env: UNTHROTTLED });
+  api = await startApi();
 });
 afterAll(() => api.close());
 

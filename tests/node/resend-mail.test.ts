@@ -6,7 +6,7 @@ import { mailerFor } from "../../src/mail/from-config";
 import type { Mailer } from "../../src/mail/mailer";
 import { resendMailer } from "../../src/mail/resend";
 import { deferOnNode } from "../../src/node/deps";
-import { login, RESET_SENT, resetPassword, UNTHROTTLED } from "../support/auth-helpers";
+import { login, RESET_SENT, resetPassword } from "../support/auth-helpers";
 import { type FakeResend, startFakeResend } from "../support/fake-resend";
 import { createTestApi, type NodeTestApi, TEST_JWT_SECRET } from "../support/node-api";
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   fake = await startFakeResend();
   api = await createTestApi({
     mailer: resendMailer({ apiKey: API_KEY, from: FROM, baseUrl: fake.url }),
-    env: { ...UNTHROTTLED, APP_URL },
+    env: { APP_URL },
   });
 });
 afterAll(async () => {

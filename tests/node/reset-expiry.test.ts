@@ -5,7 +5,6 @@ import {
   requestResetToken,
   resetPassword,
   rowOf,
-  UNTHROTTLED,
 } from "../support/auth-helpers";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 
@@ -13,8 +12,8 @@ let api: NodeTestApi;
 let shortTtl: NodeTestApi;
 beforeAll(async () => {
   [api, shortTtl] = await Promise.all([
-    createTestApi({ env: { ...UNTHROTTLED, EXPOSE_RESET_TOKEN: "true" } }),
-    createTestApi({ env: { ...UNTHROTTLED, EXPOSE_RESET_TOKEN: "true", RESET_TOKEN_TTL: "60" } }),
+    createTestApi({ env: { EXPOSE_RESET_TOKEN: "true" } }),
+    createTestApi({ env: { EXPOSE_RESET_TOKEN: "true", RESET_TOKEN_TTL: "60" } }),
   ]);
 });
 afterAll(() => Promise.all([api.close(), shortTtl.close()]));

@@ -14,14 +14,6 @@ type Account = { username: string; email: string };
  * These suites are about the auth rules, not abuse resistance (which has its own tests): per-IP
  * rate limits and the reset-mail interval would otherwise cut the many requests they make short.
  */
-export const UNTHROTTLED = {
-  RATE_LIMIT_LOGIN: "off",
-  RATE_LIMIT_REGISTER: "off",
-  RATE_LIMIT_FORGET_PASSWORD: "off",
-  RATE_LIMIT_RESET_PASSWORD: "off",
-  RESET_EMAIL_INTERVAL: "0",
-};
-
 export const RESET_SENT = { msg: "If the account exists, a password reset link has been sent." };
 export const INVALID_RESET_TOKEN = {
   msg: "Invalid or expired token.",

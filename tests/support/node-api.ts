@@ -6,8 +6,9 @@ import type { Mailer } from "../../src/mail/mailer";
 import { apiClient, checkedResponse } from "./api-client";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { FastHasher, RecordingMailer, TestClock } from "./fakes";
+import { testEnv } from "./test-env";
 
-export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+export { TEST_JWT_SECRET } from "./test-env";
 
 export type TestApiOptions = {
   hasher?: PasswordHasher;
@@ -27,11 +28,7 @@ export async function createTestApi(options: TestApiOptions = {}) {
   const fastHasher = new FastHasher();
   const hasher = options.hasher ?? fastHasher;
   const pending: Promise<unknown>[] = [];
-  const config: Config = loadConfig({
-    NODE_ENV: "test",
-    JWT_SECRET_KEY: TEST_JWT_SECRET,
-    ...options.env,
-  }).config;
+  const config: Config = loadConfig(testEnv(options.env)).config;
   const deps: Deps = {
     db: database.db,
     hasher,

@@ -6,7 +6,7 @@ import { apiClient, checkedResponse } from "./api-client";
 import type { ContractApi, StartOptions } from "./contract-api";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { startFakeResend } from "./fake-resend";
-import { TEST_JWT_SECRET } from "./node-api";
+import { TEST_JWT_SECRET, testEnv } from "./test-env";
 
 const WRANGLER_TOML = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));
 // Mail leaves the Worker in ctx.waitUntil after the response, so the test cannot await it; it
@@ -30,13 +30,11 @@ export async function createWorkerApi(
     );
   }
   const resend = await startFakeResend();
-  const vars: Record<string, string> = {
-    NODE_ENV: "test",
-    JWT_SECRET_KEY: TEST_JWT_SECRET,
+  const vars = testEnv({
     RESEND_API_KEY: "re_test_worker",
     RESEND_BASE_URL: resend.url,
     ...options.env,
-  };
+  });
   const worker = await unstable_startWorker({
     config: WRANGLER_TOML,
     // A path that does not exist: never a developer's .dev.vars or .env.

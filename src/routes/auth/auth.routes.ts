@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { rateLimit } from "../../abuse/rate-limit";
 import {
   bodyErrors,
   errorResponses,
@@ -30,11 +31,12 @@ export const register = createRoute({
   method: "post",
   path: "/api/user/register",
   tags,
+  middleware: [rateLimit("REGISTER")] as const,
   summary: "Create an active USER account",
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonContent(MessageSchema, "Registered"),
-    ...errorResponses(...bodyErrors, 409),
+    ...errorResponses(...bodyErrors, 409, 429),
   },
 });
 
@@ -49,7 +51,9 @@ export const TokenResponse = z
   .object({
     access_token: z.string(),
     token_type: z.literal("Bearer"),
-    expires_in: z.number().int(),
+    expires_in: z.number().int().openapi({ description: "Access-token lifetime in seconds" }),
+    refresh_token: z.string().openapi({ description: "Opaque; exchange at /api/user/refresh" }),
+    refresh_expires_in: z.number().int(),
   })
   .openapi("TokenResponse");
 
@@ -57,11 +61,12 @@ export const login = createRoute({
   method: "post",
   path: "/api/user/login",
   tags,
+  middleware: [rateLimit("LOGIN")] as const,
   summary: "Exchange a username (or email) and password for an access token",
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonContent(TokenResponse, "Access token"),
-    ...errorResponses(...bodyErrors, 401, 403),
+    ...errorResponses(...bodyErrors, 401, 403, 429),
   },
 });
 
@@ -73,6 +78,7 @@ export const forgetPassword = createRoute({
   method: "post",
   path: "/api/user/forget_password",
   tags,
+  middleware: [rateLimit("FORGET_PASSWORD")] as const,
   summary:
     "Email a single-use reset link; the answer is the same whether or not the account exists",
   request: { body: jsonBody(ForgetPasswordBody) },
@@ -83,7 +89,7 @@ export const forgetPassword = createRoute({
       }),
       "Accepted",
     ),
-    ...errorResponses(...bodyErrors),
+    ...errorResponses(...bodyErrors, 429),
   },
 });
 
@@ -95,11 +101,12 @@ export const resetPassword = createRoute({
   method: "post",
   path: "/api/user/reset_password",
   tags,
+  middleware: [rateLimit("RESET_PASSWORD")] as const,
   summary: "Set a new password with a reset token; revokes every earlier access token",
   request: { body: jsonBody(ResetPasswordBody) },
   responses: {
     200: jsonContent(MessageSchema, "Password reset"),
-    ...errorResponses(...bodyErrors),
+    ...errorResponses(...bodyErrors, 429),
   },
 });
 

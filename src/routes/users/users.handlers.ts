@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { hashPassword } from "../../auth/password";
+import { assertAcceptablePassword } from "../../auth/password-policy";
 import { isUniqueViolation } from "../../db/database";
 import { type User, users } from "../../db/schema";
 import { ApiError, forbidden, notFound } from "../../errors";
@@ -33,8 +34,17 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
   const { db, hasher, clock } = c.var.deps;
   if (!isPlausibleUsername(username)) throw notFound();
 
-  const passwordHash =
-    body.password === undefined ? undefined : await hashPassword(hasher, body.password);
+  let passwordHash: string | undefined;
+  if (body.password !== undefined) {
+    // The policy needs the account's names; argon2 runs before the transaction holds locks.
+    const target = await findByUsername(db, username);
+    if (!target) throw notFound();
+    assertAcceptablePassword(body.password, {
+      username: body.username ?? target.username,
+      email: body.email ?? target.email,
+    });
+    passwordHash = await hashPassword(hasher, body.password);
+  }
   const demotes = body.role === "USER" || body.active === false;
   const updated = await db
     .transaction(async (tx) => {

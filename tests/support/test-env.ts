@@ -1,0 +1,20 @@
+export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+/**
+ * The environment every test API starts with, on every runtime. Per-IP limits and the reset-email
+ * interval are off because a test file is one client sending many requests; the tests of those
+ * rules turn them on. `overrides` win.
+ */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: "test",
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    RATE_LIMIT_LOGIN: "off",
+    RATE_LIMIT_REGISTER: "off",
+    RATE_LIMIT_FORGET_PASSWORD: "off",
+    RATE_LIMIT_RESET_PASSWORD: "off",
+    RATE_LIMIT_REFRESH: "off",
+    RESET_EMAIL_INTERVAL: "0",
+    ...overrides,
+  };
+}
