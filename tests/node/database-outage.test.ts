@@ -16,13 +16,8 @@ let directUrl: string;
 let real: TestDatabase;
 
 beforeAll(async () => {
-  if (!process.env.TEST_DATABASE_URL) {
-    throw new Error(
-      "tests/node/database-outage.test.ts needs TEST_DATABASE_URL: it cuts the network between the " +
-        "app and a Postgres server, and the embedded PGlite default has no network to cut.",
-    );
-  }
-  real = await createTestDatabase();
+  // PGlite has no network to cut: this file always runs on a Postgres server.
+  real = await createTestDatabase({ needsServer: true });
   directUrl = real.url as string;
   const url = new URL(directUrl);
   proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
