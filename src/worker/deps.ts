@@ -45,6 +45,8 @@ export function openRequestScope(
     ping: async () => {
       await bounded.unsafe("select 1");
     },
+    // Set by Cloudflare's edge for every request; a client cannot supply its own.
+    remoteAddress: (c) => c.req.header("cf-connecting-ip"),
   };
   return {
     deps,
