@@ -22,13 +22,9 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["tests/contract/**/*.test.ts", "tests/worker/**/*.test.ts"],
-          env: {
-            TEST_TARGET: "worker",
-            // workerd reaches Postgres over TCP (no embedded database): the local server that
-            // wrangler.toml uses unless TEST_DATABASE_URL names another.
-            TEST_DATABASE_URL:
-              process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
-          },
+          // workerd reaches Postgres over TCP: these files use TEST_DATABASE_URL's server, or the
+          // local one when it is unset (tests/support/database.ts), never PGlite.
+          env: { TEST_TARGET: "worker" },
         },
       },
     ],

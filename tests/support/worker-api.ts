@@ -20,15 +20,14 @@ const MAIL_WAIT_MAX_MS = 5_000;
  * to a fake Resend server. `options.env` become Worker vars.
  */
 export async function createWorkerApi(
-  options: StartOptions = {},
+  options: StartOptions & {
+    /** Where the Worker's Hyperdrive binding points instead (a proxy in front of the database). */
+    hyperdriveUrl?: (databaseUrl: string) => string;
+  } = {},
 ): Promise<ContractApi & { database: TestDatabase }> {
-  const database = await createTestDatabase();
-  if (!database.url) {
-    await database.drop();
-    throw new Error(
-      "TEST_TARGET=worker needs Postgres (workerd reaches it over TCP): set TEST_DATABASE_URL",
-    );
-  }
+  // workerd reaches Postgres over TCP: a server (TEST_DATABASE_URL or the local one), no PGlite.
+  const database = await createTestDatabase({ needsServer: true });
+  const databaseUrl = database.url as string;
   const resend = await startFakeResend();
   const vars = testEnv({
     RESEND_API_KEY: "re_test_worker",
@@ -43,12 +42,13 @@ export async function createWorkerApi(
       HYPERDRIVE: {
         type: "hyperdrive",
         id: "worker-tests",
-        localConnectionString: withPassword(database.url),
+        localConnectionString: withPassword(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl),
       },
       ...Object.fromEntries(
         Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }]),
       ),
     },
+    sendMetrics: false,
     // What `wrangler dev` derives from nodejs_compat; the programmatic API leaves it unset.
     build: { nodejsCompatMode: "v2" },
     dev: {
