@@ -33,7 +33,12 @@ export function workerConfig(env: WorkerEnv): Config {
     throw new ConfigError(`Invalid configuration:\n  ${missing.join("\n  ")}`);
 
   const { config, warnings } = loadConfig(env);
+  if (config.trustProxy !== 0) {
+    warnings.push("TRUST_PROXY is ignored on Workers: the client address is CF-Connecting-IP.");
+  }
   for (const warning of warnings) console.warn(`warning: ${warning}`);
-  loaded.set(env, config);
-  return config;
+  // Cloudflare sets CF-Connecting-IP itself; X-Forwarded-For may carry what the client wrote.
+  const workerOnly: Config = { ...config, trustProxy: 0 };
+  loaded.set(env, workerOnly);
+  return workerOnly;
 }

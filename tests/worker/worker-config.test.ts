@@ -53,6 +53,11 @@ describe("the Worker's bindings are validated at the entry", () => {
     expect(problem(env)).toMatch(/EXPOSE_RESET_TOKEN/);
   });
 
+  it("ignores TRUST_PROXY: the client address is CF-Connecting-IP, never X-Forwarded-For", () => {
+    const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, TRUST_PROXY: "2" };
+    expect(workerConfig(env).trustProxy).toBe(0);
+  });
+
   it("builds the config once per bindings object", () => {
     const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production" };
     const config = workerConfig(env);
