@@ -14,26 +14,32 @@ const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 export const throttleKey = (userId: number | undefined, login: string) =>
   userId === undefined ? `name:${login.toLowerCase()}` : `user:${userId}`;
 
+const secondsUntil = (lockedUntil: Date | null, now: Date) =>
+  lockedUntil && lockedUntil > now ? (lockedUntil.getTime() - now.getTime()) / 1000 : 0;
+
 /** The key's failure record (absent after a success), with the seconds it is still locked for. */
 export async function readThrottle(db: Database, key: string, now: Date) {
   const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key));
   if (!row) return undefined;
-  const lockedFor =
-    row.lockedUntil && row.lockedUntil > now ? row.lockedUntil.getTime() - now.getTime() : 0;
-  return { failures: row.failures, lockedForSeconds: lockedFor / 1000 };
+  return { failures: row.failures, lockedForSeconds: secondsUntil(row.lockedUntil, now) };
 }
+
+// Guesses sent at once all pass readThrottle while argon2 runs, so outcomes are settled again
+// under the row lock: once one of them has earned a lock, the others' answers are withheld (429),
+// exactly as if they had arrived after it. Otherwise a burst would get every guess checked.
 
 /**
  * Records a failed login. From the threshold on, each failure locks the key for
- * base * 2^(failures - threshold) seconds, at most 15 minutes.
+ * base * 2^(failures - threshold) seconds, at most 15 minutes. A failure landing while the key is
+ * already locked is not counted; returns the seconds that lock still lasts (else 0).
  */
 export async function recordFailure(
   db: Database,
   key: string,
   lockout: Config["lockout"],
   now: Date,
-) {
-  await db.transaction(async (tx) => {
+): Promise<number> {
+  return db.transaction(async (tx) => {
     await tx
       .insert(loginThrottles)
       .values({ key, failures: 0, updatedAt: now })
@@ -44,6 +50,8 @@ export async function recordFailure(
       .from(loginThrottles)
       .where(eq(loginThrottles.key, key))
       .for("update");
+    const lockedFor = secondsUntil(row?.lockedUntil ?? null, now);
+    if (lockedFor) return lockedFor;
     const stale = !row || now.getTime() - row.updatedAt.getTime() > FORGET_AFTER_MS;
     const failures = (stale ? 0 : row.failures) + 1;
     const over = failures - lockout.threshold;
@@ -56,6 +64,25 @@ export async function recordFailure(
         updatedAt: now,
       })
       .where(eq(loginThrottles.key, key));
+    return 0;
+  });
+}
+
+/**
+ * Records a successful login: clears the count, unless concurrent failures locked the key while
+ * the password was being checked; then returns the seconds that lock still lasts (else 0).
+ */
+export async function recordSuccess(db: Database, key: string, now: Date): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(loginThrottles)
+      .where(eq(loginThrottles.key, key))
+      .for("update");
+    if (!row) return 0;
+    const lockedFor = secondsUntil(row.lockedUntil, now);
+    if (!lockedFor) await tx.delete(loginThrottles).where(eq(loginThrottles.key, key));
+    return lockedFor;
   });
 }
 

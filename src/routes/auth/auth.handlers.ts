@@ -1,7 +1,7 @@
 import {
-  clearFailures,
   readThrottle,
   recordFailure,
+  recordSuccess,
   throttleKey,
 } from "../../abuse/login-throttle";
 import { tooManyRequests } from "../../abuse/rate-limit";
@@ -13,6 +13,9 @@ import type { AppRouteHandler } from "../../lib/handler";
 import { startSession } from "../../sessions/sessions";
 import { findByLogin, insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
+
+const lockedOut = (seconds: number) =>
+  tooManyRequests(seconds, "Too many failed logins, try again later.");
 
 const conflict = () => new ApiError("CONFLICT", "Username or email is already taken.");
 
@@ -50,19 +53,20 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   // Unknown names are throttled under their own key, exactly like accounts: 429s reveal nothing.
   const key = throttleKey(user?.id, username);
   const throttle = await readThrottle(db, key, now);
-  if (throttle?.lockedForSeconds) {
-    throw tooManyRequests(throttle.lockedForSeconds, "Too many failed logins, try again later.");
-  }
+  if (throttle?.lockedForSeconds) throw lockedOut(throttle.lockedForSeconds);
 
   // Unknown users are verified against a dummy hash: same answer, similar time.
   const ok = await verifyPassword(hasher, user?.passwordHash, password);
+  // Concurrent attempts may have locked the key meanwhile: then this answer is withheld too.
   if (!user || !ok) {
-    await recordFailure(db, key, config.lockout, now);
+    const lockedFor = await recordFailure(db, key, config.lockout, now);
+    if (lockedFor) throw lockedOut(lockedFor);
     throw new ApiError("UNAUTHORIZED", "Invalid username or password.", {
       headers: { "WWW-Authenticate": "Bearer" },
     });
   }
-  if (throttle) await clearFailures(db, key);
+  const lockedFor = await recordSuccess(db, key, now);
+  if (lockedFor) throw lockedOut(lockedFor);
   if (!user.active) throw forbidden("Your account is deactivated.");
   return c.json(await startSession(c.var.deps, user), 200);
 };

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loginThrottles } from "../../src/db/schema";
+import { requestResetToken, resetPassword, rowOf } from "../support/auth-helpers";
+import { type ContractApi, startApi } from "../support/contract-api";
+import {
+  expectRateLimited,
+  expireLockouts,
+  LOCKED_OUT,
+  login,
+  sessionsOfUser,
+} from "../support/session-helpers";
+
+let api: ContractApi;
+beforeAll(async () => {
+  api = await startApi({ env: { EXPOSE_RESET_TOKEN: "true" } });
+});
+afterAll(() => api.close());
+
+const THRESHOLD = 5;
+const INVALID_CREDENTIALS = { msg: "Invalid username or password.", code: "UNAUTHORIZED" };
+
+/** `count` wrong passwords in a row, each answered with the plain 401. */
+async function failLogins(username: string, count: number) {
+  for (let i = 0; i < count; i++) {
+    const res = await login(api, username, `wrong password ${i}`);
+    expect(res.status, `failure ${i + 1}`).toBe(401);
+    expect(await res.json()).toEqual(INVALID_CREDENTIALS);
+  }
+}
+
+/** The lockout answer; returns Retry-After. The server's clock may have moved a little. */
+async function expectLockedFor(res: Response, seconds: number) {
+  const retryAfter = await expectRateLimited(res, LOCKED_OUT);
+  expect(retryAfter).toBeGreaterThan(seconds - 5);
+  expect(retryAfter).toBeLessThanOrEqual(seconds);
+  return retryAfter;
+}
+
+describe("an account is locked after LOGIN_LOCKOUT_THRESHOLD consecutive failed logins", () => {
+  it("answers the first five failures with 401, then 429 RATE_LIMITED with Retry-After 60", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD);
+    await expectLockedFor(await login(api, user.username, "wrong again"), 60);
+  });
+
+  it("refuses even the right password while locked, starting no session", async () => {
+    const user = await api.createUser();
+    const { id } = await rowOf(api, user.username);
+    await failLogins(user.username, THRESHOLD);
+    await expectLockedFor(await login(api, user.username, user.password), 60);
+    expect(await sessionsOfUser(api, id)).toEqual([]);
+  });
+
+  it("does not lock after four failures", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD - 1);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+  });
+
+  it("locks only that account", async () => {
+    const [victim, bystander] = [await api.createUser(), await api.createUser()];
+    await failLogins(victim.username, THRESHOLD);
+    expect((await login(api, bystander.username, bystander.password)).status).toBe(200);
+  });
+
+  it("shares one lock between login by username and login by email", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, 2);
+    await failLogins(user.email.toUpperCase(), 2);
+    await failLogins(user.username.toUpperCase(), 1);
+    await expectLockedFor(await login(api, user.email, user.password), 60);
+    await expectLockedFor(await login(api, user.username, user.password), 60);
+  });
+});
+
+describe("concurrent guesses cannot slip past the lockout", () => {
+  it("of 20 wrong passwords sent at once, 5 get 401 and the other 15 get 429", async () => {
+    const user = await api.createUser();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login(api, user.username, `burst guess ${i}`)),
+    );
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(15).fill(429)]);
+    await expectLockedFor(await login(api, user.username, user.password), 60);
+  });
+});
+
+describe("a successful login resets the failure count", () => {
+  it("four failures, a success, and four more failures do not lock", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD - 1);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+    await failLogins(user.username, THRESHOLD - 1);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+  });
+
+  it("leaves no failure record behind", async () => {
+    const user = await api.createUser();
+    const before = await api.db.select().from(loginThrottles);
+    await failLogins(user.username, 2);
+    expect(await api.db.select().from(loginThrottles)).toHaveLength(before.length + 1);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+    expect(await api.db.select().from(loginThrottles)).toHaveLength(before.length);
+  });
+});
+
+describe("the lockout grows with each further failure", () => {
+  it("once a lock ends the next failure locks for 120 s, then 240 s", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD);
+    await expectLockedFor(await login(api, user.username, user.password), 60);
+
+    await expireLockouts(api);
+    await failLogins(user.username, 1);
+    await expectLockedFor(await login(api, user.username, user.password), 120);
+
+    await expireLockouts(api);
+    await failLogins(user.username, 1);
+    await expectLockedFor(await login(api, user.username, user.password), 240);
+  });
+
+  it("once a lock ends the right password logs in and clears the count", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD);
+    await expireLockouts(api);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+    await failLogins(user.username, THRESHOLD - 1);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+  });
+});
+
+describe("a password reset lifts the lock", () => {
+  it("the new password logs in at once, and the count starts over", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD);
+    await expectLockedFor(await login(api, user.username, user.password), 60);
+
+    const token = await requestResetToken(api, user);
+    expect((await resetPassword(api, token, "unlocked by the mailbox")).status).toBe(200);
+    expect((await login(api, user.username, "unlocked by the mailbox")).status).toBe(200);
+    await failLogins(user.username, THRESHOLD - 1);
+    expect((await login(api, user.email, "unlocked by the mailbox")).status).toBe(200);
+  });
+});
+
+describe("an unknown username is throttled exactly like a real account", () => {
+  it("gives the same statuses, bodies and Retry-After as a real account", async () => {
+    const user = await api.createUser();
+    const unknown = `ghost_${user.username}`;
+    for (let i = 0; i < THRESHOLD; i++) {
+      const [real, ghost] = [
+        await login(api, user.username, "wrong"),
+        await login(api, unknown, "wrong"),
+      ];
+      expect([real.status, ghost.status]).toEqual([401, 401]);
+      expect(await ghost.json()).toEqual(await real.json());
+    }
+    const real = await expectLockedFor(await login(api, user.username, "wrong"), 60);
+    const ghost = await expectLockedFor(await login(api, unknown, "wrong"), 60);
+    expect(Math.abs(real - ghost)).toBeLessThanOrEqual(1);
+    expect(await api.userRow(unknown)).toBeUndefined();
+  });
+
+  it("grows the same way once its lock ends", async () => {
+    const unknown = "ghost_grows";
+    await failLogins(unknown, THRESHOLD);
+    await expectLockedFor(await login(api, unknown, "wrong"), 60);
+    await expireLockouts(api);
+    await failLogins(unknown, 1);
+    await expectLockedFor(await login(api, unknown, "wrong"), 120);
+  });
+
+  it("an unknown email too, in any letter case", async () => {
+    await failLogins("Ghost.Mail@example.com", 3);
+    await failLogins("ghost.mail@EXAMPLE.com", 2);
+    await expectLockedFor(await login(api, "GHOST.MAIL@example.com", "wrong"), 60);
+  });
+});
