@@ -13,6 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "node",
+          sequence: { groupOrder: 0 },
           include: ["tests/contract/**/*.test.ts", "tests/node/**/*.test.ts"],
           env: { TEST_TARGET: "node" },
         },
@@ -21,6 +22,15 @@ export default defineConfig({
         extends: true,
         test: {
           name: "worker",
+          // Bundles the Worker once, as `npm run deploy` would; each file runs it in its workerd.
+          globalSetup: ["tests/support/worker-bundle.ts"],
+          // Importing Miniflare costs seconds; let the files of a fork share it. They share no
+          // state: each starts its own workerd and database.
+          isolate: false,
+          // They mostly wait on workerd and Postgres, so two at a time pay off even on 2 cores;
+          // they run after the node project (its outage tests measure time).
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
           include: ["tests/contract/**/*.test.ts", "tests/worker/**/*.test.ts"],
           // workerd reaches Postgres over TCP: these files use TEST_DATABASE_URL's server, or the
           // local one when it is unset (tests/support/database.ts), never PGlite.

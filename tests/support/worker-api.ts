@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { unstable_startWorker } from "wrangler";
+import { inject } from "vitest";
 import type { MailMessage } from "../../src/mail/mailer";
 import { apiClient, checkedResponse } from "./api-client";
 import type { ContractApi, StartOptions } from "./contract-api";
@@ -8,16 +7,21 @@ import { createTestDatabase, type TestDatabase } from "./database";
 import { startFakeResend } from "./fake-resend";
 import { TEST_JWT_SECRET, testEnv } from "./test-env";
 
-const WRANGLER_TOML = fileURLToPath(new URL("../../wrangler.toml", import.meta.url));
 // Mail leaves the Worker in ctx.waitUntil after the response, so the test cannot await it; it
 // waits until neither the API nor the fake Resend has seen traffic for this long.
 const MAIL_QUIET_MS = 300;
 const MAIL_WAIT_MAX_MS = 5_000;
 
+/** The part of Miniflare's API these tests use (loaded from wrangler's own dependency). */
+type MiniflareClass = new (
+  options: Record<string, unknown>,
+) => { ready: Promise<URL>; dispose(): Promise<void> };
+
 /**
- * The real Worker (src/worker.ts under wrangler.toml) in a local workerd, bound through the
- * Hyperdrive binding to the test file's own Postgres database, sending mail with the Resend SDK
- * to a fake Resend server. `options.env` become Worker vars.
+ * The deployable Worker bundle (built once per run by worker-bundle.ts) in a local workerd through
+ * Miniflare, as `wrangler dev` runs it but without wrangler's dev proxy and file watcher: its
+ * Hyperdrive binding on the test file's own Postgres database, wrangler.toml's compatibility
+ * settings and [vars], `options.env` on top, and mail through the Resend SDK to a fake Resend.
  */
 export async function createWorkerApi(
   options: StartOptions & {
@@ -34,37 +38,25 @@ export async function createWorkerApi(
     RESEND_BASE_URL: resend.url,
     ...options.env,
   });
-  const worker = await unstable_startWorker({
-    config: WRANGLER_TOML,
-    // A path that does not exist: never a developer's .dev.vars or .env.
-    envFiles: [".env.worker-tests-none"],
-    bindings: {
-      HYPERDRIVE: {
-        type: "hyperdrive",
-        id: "worker-tests",
-        localConnectionString: withPassword(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl),
-      },
-      ...Object.fromEntries(
-        Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }]),
-      ),
-    },
-    sendMetrics: false,
-    // What `wrangler dev` derives from nodejs_compat; the programmatic API leaves it unset.
-    build: { nodejsCompatMode: "v2" },
-    dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      inspector: false,
-      persist: false,
-      watch: false,
-      liveReload: false,
-      // WORKER_TEST_LOG=debug shows wrangler's and the dev proxy's own logging too.
-      logLevel: process.env.WORKER_TEST_LOG === "debug" ? "debug" : "warn",
-    },
+  const bundle = inject("workerBundle");
+  if (!bundle)
+    throw new Error("worker tests run in the vitest project `worker` (it builds the bundle)");
+  const { Miniflare } = (await import(bundle.miniflarePath)) as { Miniflare: MiniflareClass };
+  const worker = new Miniflare({
+    modules: bundle.modules,
+    modulesRoot: bundle.modulesRoot,
+    compatibilityDate: bundle.compatibilityDate,
+    compatibilityFlags: bundle.compatibilityFlags,
+    bindings: { ...bundle.vars, ...vars },
+    hyperdrives: { HYPERDRIVE: withPassword(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl) },
+    host: "127.0.0.1",
+    port: 0,
+    // No request.cf from the network: offline is fine.
+    cf: false,
   });
   let base: URL;
   try {
-    await worker.ready;
-    base = await worker.url;
+    base = await worker.ready;
   } catch (error) {
     await Promise.allSettled([worker.dispose(), resend.close(), database.drop()]);
     throw error;
@@ -73,10 +65,7 @@ export async function createWorkerApi(
   let lastResponseAt = Date.now();
   const client = apiClient(async (path, init) => {
     // Redirects are part of the contract (GET / → /doc): look at them, as app.request does.
-    let res = await fetch(new URL(path, base), { redirect: "manual", ...init });
-    if (await isDevProxyRestart(res)) {
-      res = await fetch(new URL(path, base), { redirect: "manual", ...init });
-    }
+    const res = await fetchOnce(new URL(path, base), { redirect: "manual", ...init });
     lastResponseAt = Date.now();
     return checkedResponse(path, res);
   }, database.db);
@@ -116,18 +105,23 @@ export async function createWorkerApi(
 }
 
 /**
- * wrangler's dev proxy (not the Worker) breaks its connection to the Worker when the Worker
- * answers a streamed upload before reading it all (413 on an oversized body), and then answers the
- * next request with this 503 without passing it on. The request never reached the Worker, so
- * sending it again is safe; any other 5xx still fails the test.
+ * fetch, sent again once when it failed on a reused connection that workerd had closed: workerd
+ * closes a keep-alive connection after answering a request whose body it did not read (413), and
+ * Node's fetch may already have picked that connection for the next request, which then never
+ * reached the Worker. Streamed bodies cannot be sent twice and are not retried.
  */
-async function isDevProxyRestart(res: Response) {
-  if (res.status !== 503 || !res.headers.get("content-type")?.startsWith("text/plain"))
-    return false;
-  return (await res.clone().text()).startsWith("Your worker restarted mid-request.");
+async function fetchOnce(url: URL, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    const resent = !(init.body instanceof ReadableStream);
+    if (!resent || (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET")) throw error;
+    return fetch(url, init);
+  }
 }
 
-/** wrangler refuses a Hyperdrive URL without a password, even for a server that asks none. */
+/** Miniflare refuses a Hyperdrive URL without a password, even for a server that asks none. */
 function withPassword(url: string) {
   const u = new URL(url);
   if (!u.password) u.password = "unused";

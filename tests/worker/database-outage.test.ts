@@ -7,8 +7,9 @@ import { createWorkerApi } from "../support/worker-api";
 const BOUND_MS = 5000;
 
 // The Worker's Hyperdrive binding goes through a proxy the test can silence; the test itself reads
-// the database directly. Only silence, not refusal: wrangler 4.86's local Hyperdrive emulation
-// crashes its own process on a refused connection (a local-dev limitation, not the Worker's).
+// the database directly. Only silence, not refusal: the local Hyperdrive emulation of the pinned
+// wrangler (its miniflare) crashes its own process on a refused connection, a local-development
+// limitation that Hyperdrive in production does not share.
 let proxy: TcpProxy;
 let api: Awaited<ReturnType<typeof createWorkerApi>>;
 beforeAll(async () => {

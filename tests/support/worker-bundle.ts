@@ -1,0 +1,69 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { TestProject } from "vitest/node";
+import { unstable_readConfig } from "wrangler";
+
+/** What the worker tests need to run the deployable bundle in workerd (see worker-api.ts). */
+export type WorkerBundle = {
+  /** wrangler's own miniflare (and so its workerd), not whichever copy npm hoisted. */
+  miniflarePath: string;
+  modulesRoot: string;
+  modules: { type: "ESModule" | "CompiledWasm"; path: string }[];
+  compatibilityDate: string;
+  compatibilityFlags: string[];
+  /** wrangler.toml's [vars]; never .dev.vars, which belongs to whoever runs the tests. */
+  vars: Record<string, string>;
+};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    workerBundle: WorkerBundle;
+  }
+}
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const require = createRequire(import.meta.url);
+
+/**
+ * vitest globalSetup of the worker project: bundles the Worker once, exactly as `npm run deploy`
+ * would upload it (`wrangler deploy --dry-run`), into a directory of this run's own.
+ */
+export default async function setup(project: TestProject) {
+  const outdir = await mkdtemp(join(tmpdir(), "worker-tests-"));
+  const wrangler = require.resolve("wrangler/bin/wrangler.js");
+  await promisify(execFile)(
+    process.execPath,
+    [wrangler, "deploy", "--dry-run", "--outdir", outdir],
+    {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  const files = await readdir(outdir);
+  const config = unstable_readConfig(
+    { config: join(root, "wrangler.toml") },
+    { hideWarnings: true },
+  );
+  const bundle: WorkerBundle = {
+    miniflarePath: createRequire(require.resolve("wrangler/package.json")).resolve("miniflare"),
+    modulesRoot: outdir,
+    modules: [
+      ...files
+        .filter((f) => f.endsWith(".js"))
+        .map((f) => ({ type: "ESModule" as const, path: join(outdir, f) })),
+      ...files
+        .filter((f) => f.endsWith(".wasm"))
+        .map((f) => ({ type: "CompiledWasm" as const, path: join(outdir, f) })),
+    ],
+    compatibilityDate: config.compatibility_date as string,
+    compatibilityFlags: config.compatibility_flags,
+    vars: Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)])),
+  };
+  project.provide("workerBundle", bundle);
+  return () => rm(outdir, { recursive: true, force: true });
+}
