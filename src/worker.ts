@@ -1,6 +1,6 @@
 import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts";
 import { createApp } from "./app";
-import { ConfigError } from "./config";
+import { type Config, ConfigError } from "./config";
 import type { Deps } from "./deps";
 import { ApiError } from "./errors";
 import { type WorkerEnv, workerConfig } from "./worker/config";
@@ -10,7 +10,7 @@ import { openRequestScope } from "./worker/deps";
 const app = createApp((c) => (c.env as { deps: Deps }).deps);
 
 async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-  let config: ReturnType<typeof workerConfig>;
+  let config: Config;
   try {
     config = workerConfig(env);
   } catch (error) {
