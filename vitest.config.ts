@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // Worker in a local workerd (tests/support/contract-api.ts picks by TEST_TARGET).
 export default defineConfig({
   test: {
+    // The default report, then one plain "N passed, N failed" line to close the run.
+    reporters: ["default", "./tests/support/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file gets its own database, so files may run in parallel (2 cores here).

@@ -21,11 +21,12 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
 
   const token = randomToken();
   const tokenHash = await sha256Hex(token);
-  const now = clock.now();
   const issued = await db.transaction(async (tx) => {
     // Locking the account row makes concurrent requests take turns; without it each deletes only
     // tokens already committed, not the other's, and both new tokens stay live.
     await tx.select({ id: users.id }).from(users).where(eq(users.id, user.id)).for("update");
+    // Read after the lock: a request that took its turn first must not look like the future.
+    const now = clock.now();
     const [latest] = await tx
       .select({ createdAt: passwordResetTokens.createdAt })
       .from(passwordResetTokens)
