@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { nodeArgon2 } from "../src/auth/argon2-node";
 import { hashPassword } from "../src/auth/password";
+import { passwordProblem } from "../src/auth/password-policy";
 import { randomToken } from "../src/auth/tokens";
 import { users } from "../src/db/schema";
 import { loadConfigOrExit } from "../src/node/config";
@@ -24,6 +25,13 @@ if (!input.success) {
   process.exit(1);
 }
 const { ADMIN_USERNAME: username, ADMIN_EMAIL: email } = input.data;
+// The same policy as every other way of setting a password.
+const problem =
+  input.data.ADMIN_PASSWORD && passwordProblem(input.data.ADMIN_PASSWORD, { username, email });
+if (problem) {
+  console.error(`ADMIN_PASSWORD: ${problem}`);
+  process.exit(1);
+}
 
 const config = loadConfigOrExit(process.env, { warn: false });
 const database = await openDatabase(config);

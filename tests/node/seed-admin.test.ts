@@ -1,0 +1,96 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeArgon2 } from "../../src/auth/argon2-node";
+import { createTestDatabase, type TestDatabase } from "../support/database";
+import { createTestApi, type NodeTestApi } from "../support/node-api";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs `npm run <script>` as a user would, with `env` on top of this process's environment. */
+async function npmRun(script: string, env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)("npm", ["run", "--silent", script], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("npm run seed:admin on Postgres", () => {
+  let database: TestDatabase;
+  let api: NodeTestApi;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    database = await createTestDatabase({ needsServer: true });
+    api = await createTestApi({ database, hasher: nodeArgon2 });
+    env = {
+      DATABASE_URL: database.url as string,
+      ADMIN_USERNAME: "root_admin",
+      ADMIN_EMAIL: "root@example.com",
+    };
+  });
+  afterAll(() => api.close());
+
+  it("without ADMIN_PASSWORD generates one, prints it once, and it logs in as an ADMIN", async () => {
+    const run = await npmRun("seed:admin", env);
+    expect(run.code, run.stderr).toBe(0);
+    const password = /Generated password \(shown once, store it now\): (\S+)/.exec(run.stdout)?.[1];
+    expect(password?.length).toBeGreaterThanOrEqual(32);
+    const row = await api.userRow("root_admin");
+    expect(row).toMatchObject({ role: "ADMIN", active: true, email: "root@example.com" });
+    expect(row?.passwordHash.startsWith("$argon2id$v=19$m=19456,t=2,p=1$")).toBe(true);
+    const login = await api.send("POST", "/api/user/login", { username: "root_admin", password });
+    expect(login.status).toBe(200);
+  });
+
+  it("is idempotent: a second run changes nothing and prints no password", async () => {
+    const before = await api.userRow("root_admin");
+    const run = await npmRun("seed:admin", { ...env, ADMIN_PASSWORD: "another long password" });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Account "root_admin" already exists.');
+    expect(run.stdout).not.toContain("Generated password");
+    expect(await api.userRow("root_admin")).toEqual(before);
+  });
+
+  it.each([
+    ["a common password", "password123", "too common"],
+    ["a password equal to the username", "Policy_Admin", "must not be the username"],
+    ["a short password", "short", "at least 8 characters"],
+  ])("refuses %s and creates nothing", async (_label, password, reason) => {
+    const run = await npmRun("seed:admin", {
+      ...env,
+      ADMIN_USERNAME: "policy_admin",
+      ADMIN_EMAIL: "policy_admin@example.com",
+      ADMIN_PASSWORD: password,
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(reason);
+    // The refusal names the rule, never the secret.
+    expect(run.stderr).not.toContain(password);
+    expect(await api.userRow("policy_admin")).toBeUndefined();
+  });
+});
+
+describe("npm run seed:admin on the embedded database", () => {
+  const dir = mkdtempSync(join(tmpdir(), "seed-pglite-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("creates the admin in PGLITE_DIR when DATABASE_URL is unset, once", async () => {
+    const env = { DATABASE_URL: "", PGLITE_DIR: dir, ADMIN_PASSWORD: "embedded admin secret" };
+    const first = await npmRun("seed:admin", env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('Created ADMIN "admin" <admin@example.com>.');
+    const second = await npmRun("seed:admin", env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('Account "admin" already exists.');
+  });
+});
