@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeArgon2 } from "../../src/auth/argon2-node";
-import { createTestDatabase, type TestDatabase } from "../support/database";
+import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -92,5 +93,41 @@ describe("npm run seed:admin on the embedded database", () => {
     const second = await npmRun("seed:admin", env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('Account "admin" already exists.');
+  });
+});
+
+describe("npm run db:migrate", () => {
+  const name = `migrate_${Date.now().toString(36)}`;
+  const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
+  const target = new URL(base);
+  target.pathname = `/${name}`;
+  const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
+  beforeAll(() => admin.unsafe(`CREATE DATABASE "${name}"`));
+  afterAll(async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it("creates every table in an empty DATABASE_URL and is safe to run again", async () => {
+    for (const attempt of [1, 2]) {
+      const run = await npmRun("db:migrate", { DATABASE_URL: target.toString() });
+      expect(run.code, `run ${attempt}: ${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain("Migrations applied");
+    }
+    const sql = postgres(target.toString(), { max: 1, onnotice: () => {} });
+    try {
+      const tables =
+        await sql`select tablename from pg_tables where schemaname = 'public' order by 1`;
+      expect(tables.map((t) => t.tablename)).toEqual([
+        "login_throttles",
+        "password_reset_tokens",
+        "rate_limits",
+        "refresh_tokens",
+        "sessions",
+        "users",
+      ]);
+    } finally {
+      await sql.end();
+    }
   });
 });
