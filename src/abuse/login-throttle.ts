@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Database } from "../db/database";
 import { loginThrottles } from "../db/schema";
@@ -8,11 +8,12 @@ const MAX_LOCKOUT_SECONDS = 15 * 60;
 const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /**
- * The throttle key of a login attempt: the account when it exists, else the name as typed. Both
- * go through the same code, so an unknown username is throttled exactly like a real one.
+ * The throttle key of a login attempt: the name as typed (username or email, any case), for real
+ * and unknown names alike. Keying real accounts by id would leak which email belongs to which
+ * username (fail on the username, then see which email is already locked); the price is that an
+ * account's username and email are throttled separately.
  */
-export const throttleKey = (userId: number | undefined, login: string) =>
-  userId === undefined ? `name:${login.toLowerCase()}` : `user:${userId}`;
+export const throttleKey = (login: string) => `login:${login.toLowerCase()}`;
 
 const secondsUntil = (lockedUntil: Date | null, now: Date) =>
   lockedUntil && lockedUntil > now ? (lockedUntil.getTime() - now.getTime()) / 1000 : 0;
@@ -86,7 +87,8 @@ export async function recordSuccess(db: Database, key: string, now: Date): Promi
   });
 }
 
-/** A successful login or a password reset clears the count and any lockout. */
-export async function clearFailures(db: Database, key: string) {
-  await db.delete(loginThrottles).where(eq(loginThrottles.key, key));
+/** A password reset lifts the lockout of every name the account logs in with. */
+export async function clearFailures(db: Database, account: { username: string; email: string }) {
+  const keys = [throttleKey(account.username), throttleKey(account.email)];
+  await db.delete(loginThrottles).where(inArray(loginThrottles.key, keys));
 }

@@ -63,13 +63,35 @@ describe("an account is locked after LOGIN_LOCKOUT_THRESHOLD consecutive failed 
     expect((await login(api, bystander.username, bystander.password)).status).toBe(200);
   });
 
-  it("shares one lock between login by username and login by email", async () => {
+  it("counts each login name as typed (any case): the username and the email apart", async () => {
     const user = await api.createUser();
     await failLogins(user.username, 2);
-    await failLogins(user.email.toUpperCase(), 2);
-    await failLogins(user.username.toUpperCase(), 1);
-    await expectLockedFor(await login(api, user.email, user.password), 60);
+    await failLogins(user.username.toUpperCase(), 3);
     await expectLockedFor(await login(api, user.username, user.password), 60);
+    // The email is its own name: locking it from the username would tell an attacker which
+    // email belongs to the account, something an unknown email could never show.
+    expect((await login(api, user.email, "still a wrong password")).status).toBe(401);
+    expect((await login(api, user.email.toUpperCase(), user.password)).status).toBe(200);
+  });
+
+  it("locking a username says nothing about its email: it answers like an unknown email", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD);
+    const owned = await login(api, user.email, "a guess");
+    const unrelated = await login(api, `nobody_${user.username}@example.com`, "a guess");
+    expect(owned.status).toBe(401);
+    expect(unrelated.status).toBe(401);
+    expect(await owned.json()).toEqual(await unrelated.json());
+  });
+
+  it("a password reset lifts the lock on both the username and the email", async () => {
+    const user = await api.createUser();
+    await failLogins(user.username, THRESHOLD);
+    await failLogins(user.email, THRESHOLD);
+    const token = await requestResetToken(api, user);
+    expect((await resetPassword(api, token, "both names unlocked")).status).toBe(200);
+    expect((await login(api, user.username, "both names unlocked")).status).toBe(200);
+    expect((await login(api, user.email, "both names unlocked")).status).toBe(200);
   });
 });
 

@@ -49,11 +49,11 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const { username, password } = c.req.valid("json");
   const { db, hasher, clock, config } = c.var.deps;
   const now = clock.now();
-  const user = await findByLogin(db, username);
-  // Unknown names are throttled under their own key, exactly like accounts: 429s reveal nothing.
-  const key = throttleKey(user?.id, username);
+  // Keyed by the name as typed, known or not, so 429s reveal nothing about accounts.
+  const key = throttleKey(username);
   const throttle = await readThrottle(db, key, now);
   if (throttle?.lockedForSeconds) throw lockedOut(throttle.lockedForSeconds);
+  const user = await findByLogin(db, username);
 
   // Unknown users are verified against a dummy hash: same answer, similar time.
   const ok = await verifyPassword(hasher, user?.passwordHash, password);

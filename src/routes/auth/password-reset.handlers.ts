@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, sql } from "drizzle-orm";
-import { clearFailures, throttleKey } from "../../abuse/login-throttle";
+import { clearFailures } from "../../abuse/login-throttle";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { randomToken, sha256Hex } from "../../auth/tokens";
@@ -86,6 +86,6 @@ export const resetPassword: AppRouteHandler<routes.ResetPasswordRoute> = async (
   });
   if (!consumed) throw invalidResetToken();
   // Whoever holds the mailbox has proven it: a lockout earned by guessers ends here.
-  await clearFailures(db, throttleKey(account.id, account.username));
+  await clearFailures(db, account);
   return c.json({ msg: "Password has been reset." }, 200);
 };
