@@ -3,17 +3,13 @@ import type { Context } from "hono";
 import { nodeArgon2 } from "../auth/argon2-node";
 import type { Config } from "../config";
 import { type Deps, systemClock } from "../deps";
+import { logBackgroundFailure } from "../lib/log-background";
 import { mailerFor } from "../mail/from-config";
 import { type OpenDatabase, openDatabase } from "./database";
 
-/** Background work on Node: nothing waits for it, but its failure is logged. */
+/** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
 export const deferOnNode: Deps["defer"] = (work) => {
-  work.catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(
-      JSON.stringify({ level: "error", msg: "background task failed", error: message }),
-    );
-  });
+  work.catch(logBackgroundFailure);
 };
 
 /** The peer of the TCP connection (undefined when the app is called without a socket, in tests). */

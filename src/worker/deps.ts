@@ -5,6 +5,7 @@ import { wasmArgon2 } from "../auth/argon2-wasm";
 import type { Config } from "../config";
 import * as schema from "../db/schema";
 import { type Deps, systemClock } from "../deps";
+import { logBackgroundFailure } from "../lib/log-background";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { mailerFor } from "../mail/from-config";
 
@@ -56,16 +57,4 @@ export function openRequestScope(
       await client.end({ timeout: 2 }).catch(() => {});
     },
   };
-}
-
-/**
- * Logs a failed background task (mail) by name and message only; anything shaped like a token
- * or key is masked, since a reset link in a log would hand over the account.
- */
-function logBackgroundFailure(error: unknown) {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const message = e.message.replace(/[A-Za-z0-9_-]{24,}/g, "[redacted]");
-  console.error(
-    JSON.stringify({ level: "error", msg: "background task failed", error: e.name, message }),
-  );
 }

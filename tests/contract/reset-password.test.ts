@@ -133,6 +133,34 @@ describe("reset tokens that must be refused with 400 INVALID_RESET_TOKEN, changi
   });
 });
 
+describe("an admin's change to the account", () => {
+  const adminPut = async (username: string, body: Record<string, unknown>) => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const res = await api.send("PUT", `/api/user/${username}`, body, admin.token);
+    expect(res.status, await res.clone().text()).toBe(200);
+  };
+
+  it("voids a reset link mailed before a new password is set", async () => {
+    const user = await userWithToken();
+    await adminPut(user.username, { password: "set by the admin" });
+    await expectInvalidToken(await resetPassword(api, user.token, "the attacker's choice"));
+    expect((await login(api, user.username, "set by the admin")).status).toBe(200);
+  });
+
+  it("voids a reset link mailed to the old address when the email changes", async () => {
+    const user = await userWithToken();
+    await adminPut(user.username, { email: `moved_${user.email}` });
+    await expectInvalidToken(await resetPassword(api, user.token, "the attacker's choice"));
+    expect(await resetRowsOf(api, user.id)).toHaveLength(0);
+  });
+
+  it("keeps the reset link valid when only a name changes", async () => {
+    const user = await userWithToken();
+    await adminPut(user.username, { first_name: "Renamed" });
+    expect((await resetPassword(api, user.token, "still my own choice")).status).toBe(200);
+  });
+});
+
 describe("concurrent uses of one reset token", () => {
   it("let exactly one of 10 through; the winner's password is the one set", async () => {
     const user = await userWithToken();

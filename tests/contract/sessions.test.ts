@@ -315,6 +315,14 @@ describe("POST /api/user/logout with all: true", () => {
 });
 
 describe("logout request validation", () => {
+  it("accepts all: false beside a refresh_token and ends only that session", async () => {
+    const { username, pair } = await userWithSession();
+    const res = await logout(api, { refresh_token: pair.refresh_token, all: false });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ msg: "Logged out." });
+    expect(await selfStatus(username, pair)).toBe(401);
+  });
+
   it.each([
     ["an empty body", {}],
     ["an unknown field", { refresh_token: "abc", everywhere: true }],

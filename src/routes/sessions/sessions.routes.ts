@@ -34,9 +34,9 @@ export const LogoutBody = z
   .strictObject({
     refresh_token: refreshToken.optional(),
     all: z
-      .literal(true)
+      .boolean()
       .optional()
-      .openapi({ description: "End every session (needs a bearer token)" }),
+      .openapi({ description: "true: end every session of the caller (needs a bearer token)" }),
   })
   .refine(
     (b) => b.refresh_token !== undefined || b.all === true,

@@ -2,7 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { isUniqueViolation } from "../../db/database";
-import { type User, users } from "../../db/schema";
+import { passwordResetTokens, type User, users } from "../../db/schema";
 import { ApiError, forbidden, notFound } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { isPlausibleUsername } from "../../users/user.fields";
@@ -91,6 +91,10 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
         })
         .where(eq(users.id, target.id))
         .returning();
+      // A reset link already mailed must not outlive a new password or a move to a new mailbox.
+      if (passwordHash !== undefined || (body.email !== undefined && body.email !== target.email)) {
+        await tx.delete(passwordResetTokens).where(eq(passwordResetTokens.userId, target.id));
+      }
       return row;
     })
     .catch((error: unknown) => {
