@@ -1,23 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContractApi, startApi } from "../support/contract-api";
+import { type ContractApi, PUBLIC_USER_KEYS, startApi } from "../support/contract-api";
 
 let api: ContractApi;
 beforeAll(async () => {
   api = await startApi();
 });
 afterAll(() => api.close());
-
-const PUBLIC_KEYS = [
-  "active",
-  "created_at",
-  "email",
-  "first_name",
-  "id",
-  "last_name",
-  "role",
-  "updated_at",
-  "username",
-];
 
 const get = (username: string, token?: string) =>
   api.send("GET", `/api/user/${encodeURIComponent(username)}`, undefined, token);
@@ -29,7 +17,7 @@ describe("GET /api/user/{username}", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^application\/json/);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(PUBLIC_KEYS);
+    expect(Object.keys(body).sort()).toEqual(PUBLIC_USER_KEYS);
     const row = await api.userRow(me.username);
     expect(body).toEqual({
       id: row?.id,
@@ -85,7 +73,7 @@ describe("GET /api/user/{username}", () => {
     const res = await get(user.username.toUpperCase(), admin.token);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(PUBLIC_KEYS);
+    expect(Object.keys(body).sort()).toEqual(PUBLIC_USER_KEYS);
     expect(body).toMatchObject({ username: user.username, email: user.email, role: "USER" });
   });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContractApi, startApi } from "../support/contract-api";
+import { type ContractApi, PUBLIC_USER_KEYS, startApi } from "../support/contract-api";
 
 let api: ContractApi;
 beforeAll(async () => {
@@ -170,17 +170,7 @@ describe("GET /openapi.json", () => {
     const ref = operation(doc, USER_PATH, "get").responses["200"]?.content?.["application/json"]
       ?.schema.$ref;
     const schema = doc.components.schemas[ref?.split("/").pop() ?? ""];
-    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual([
-      "active",
-      "created_at",
-      "email",
-      "first_name",
-      "id",
-      "last_name",
-      "role",
-      "updated_at",
-      "username",
-    ]);
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(PUBLIC_USER_KEYS);
   });
 
   it("does not require a token for the public routes", async () => {

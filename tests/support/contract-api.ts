@@ -32,6 +32,19 @@ export type ContractApi = {
   close(): Promise<void>;
 };
 
+/** The keys of the contract's public user body, sorted: never a hash or a token version. */
+export const PUBLIC_USER_KEYS = [
+  "active",
+  "created_at",
+  "email",
+  "first_name",
+  "id",
+  "last_name",
+  "role",
+  "updated_at",
+  "username",
+];
+
 export type StartOptions = { env?: Record<string, string> };
 
 /** Starts the API under test on the runtime named by TEST_TARGET. */
