@@ -13,11 +13,14 @@ export const RESERVED_USERNAMES = new Set([
   "reset_password",
 ]);
 
+const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+const USERNAME_MAX = 50;
+
 export const usernameField = z
   .string()
   .min(3)
-  .max(50)
-  .regex(/^[A-Za-z0-9_.-]+$/, "may contain only letters, digits, '_', '.' and '-'")
+  .max(USERNAME_MAX)
+  .regex(USERNAME_PATTERN, "may contain only letters, digits, '_', '.' and '-'")
   .refine((u) => !RESERVED_USERNAMES.has(u.toLowerCase()), "is reserved")
   .openapi({ example: "user1" });
 
@@ -54,4 +57,6 @@ export const usernameParam = z.object({
   username: z.string().openapi({ param: { name: "username", in: "path" }, example: "user1" }),
 });
 
-export const isPlausibleUsername = (s: string) => s.length <= 50 && /^[A-Za-z0-9_.-]+$/.test(s);
+/** Whether a path segment could name an account at all (same characters and bound as above). */
+export const isPlausibleUsername = (s: string) =>
+  s.length <= USERNAME_MAX && USERNAME_PATTERN.test(s);

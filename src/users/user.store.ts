@@ -4,23 +4,22 @@ import { type NewUser, type User, users } from "../db/schema";
 
 const lower = (value: string) => sql`lower(${value})`;
 
+/** The indexed case-insensitive match on a username (lower(username) = lower($1)). */
+export const usernameIs = (username: string) => eq(sql`lower(${users.username})`, lower(username));
+const emailIs = (email: string) => eq(sql`lower(${users.email})`, lower(email));
+
 /** Case-insensitive lookup by username (the indexed lower(username) expression). */
 export async function findByUsername(db: Database, username: string): Promise<User | undefined> {
-  const [row] = await db
-    .select()
-    .from(users)
-    .where(eq(sql`lower(${users.username})`, lower(username)))
-    .limit(1);
+  const [row] = await db.select().from(users).where(usernameIs(username)).limit(1);
   return row;
 }
 
 /** Login accepts a username or an email; usernames cannot contain '@' so the two never collide. */
 export async function findByLogin(db: Database, login: string): Promise<User | undefined> {
-  const column = login.includes("@") ? users.email : users.username;
   const [row] = await db
     .select()
     .from(users)
-    .where(eq(sql`lower(${column})`, lower(login)))
+    .where(login.includes("@") ? emailIs(login) : usernameIs(login))
     .limit(1);
   return row;
 }
@@ -34,13 +33,7 @@ export async function findActiveByUsernameAndEmail(db: Database, username: strin
   const [row] = await db
     .select()
     .from(users)
-    .where(
-      and(
-        eq(sql`lower(${users.username})`, lower(username)),
-        eq(sql`lower(${users.email})`, lower(email)),
-        eq(users.active, true),
-      ),
-    )
+    .where(and(usernameIs(username), emailIs(email), eq(users.active, true)))
     .limit(1);
   return row;
 }
@@ -63,10 +56,7 @@ export async function anotherActiveAdminExists(db: Database, exceptId: number) {
 }
 
 export function matchesEither(username: string, email: string) {
-  return or(
-    eq(sql`lower(${users.username})`, lower(username)),
-    eq(sql`lower(${users.email})`, lower(email)),
-  );
+  return or(usernameIs(username), emailIs(email));
 }
 
 /** The public view of an account: never the hash or the token version. */

@@ -6,7 +6,12 @@ import { passwordResetTokens, type User, users } from "../../db/schema";
 import { ApiError, forbidden, notFound } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { isPlausibleUsername } from "../../users/user.fields";
-import { anotherActiveAdminExists, findByUsername, toPublicUser } from "../../users/user.store";
+import {
+  anotherActiveAdminExists,
+  findByUsername,
+  toPublicUser,
+  usernameIs,
+} from "../../users/user.store";
 import type * as routes from "./users.routes";
 
 const isSelf = (me: User, username: string) => me.username.toLowerCase() === username.toLowerCase();
@@ -58,11 +63,7 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
           .orderBy(users.id)
           .for("update");
       }
-      const [target] = await tx
-        .select()
-        .from(users)
-        .where(eq(sql`lower(${users.username})`, username.toLowerCase()))
-        .for("update");
+      const [target] = await tx.select().from(users).where(usernameIs(username)).for("update");
       if (!target) throw notFound();
       if (target.role === "ADMIN" && target.id !== me.id)
         throw forbidden("An ADMIN cannot modify another ADMIN.");
