@@ -1,14 +1,12 @@
 import { z } from "@hono/zod-openapi";
-import { eq, sql } from "drizzle-orm";
-import { nodeArgon2 } from "../src/auth/argon2-node";
 import { hashPassword } from "../src/auth/password";
 import { passwordProblem } from "../src/auth/password-policy";
 import { randomToken } from "../src/auth/tokens";
-import { users } from "../src/db/schema";
+import { nodeArgon2 } from "../src/node/argon2";
 import { loadConfigOrExit } from "../src/node/config";
 import { openDatabase } from "../src/node/database";
 import { emailField, passwordField, usernameField } from "../src/users/user.fields";
-import { findByUsername } from "../src/users/user.store";
+import { findByEmail, findByUsername, insertUser } from "../src/users/user.store";
 
 // The original default_data.py: make sure an ADMIN exists. Safe to run again: an existing
 // account is left exactly as it is.
@@ -45,26 +43,19 @@ try {
     const generated = input.data.ADMIN_PASSWORD === undefined;
     const password = input.data.ADMIN_PASSWORD ?? randomToken();
     const now = new Date();
-    const inserted = await database.db
-      .insert(users)
-      .values({
-        username,
-        email,
-        firstName: "Admin",
-        lastName: "User",
-        passwordHash: await hashPassword(nodeArgon2, password),
-        role: "ADMIN",
-        createdAt: now,
-        updatedAt: now,
-      })
-      // A concurrent seed (or a user who took the email) wins; report instead of failing.
-      .onConflictDoNothing()
-      .returning({ id: users.id });
-    if (inserted.length === 0) {
-      const [clash] = await database.db
-        .select({ username: users.username })
-        .from(users)
-        .where(eq(sql`lower(${users.email})`, email.toLowerCase()));
+    // A concurrent seed (or a user who took the email) wins; report instead of failing.
+    const created = await insertUser(database.db, {
+      username,
+      email,
+      firstName: "Admin",
+      lastName: "User",
+      passwordHash: await hashPassword(nodeArgon2, password),
+      role: "ADMIN",
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (created === "taken") {
+      const clash = await findByEmail(database.db, email);
       console.error(
         `Not created: ${clash ? `email already used by "${clash.username}"` : "username taken"}.`,
       );

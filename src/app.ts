@@ -3,8 +3,6 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { clientIp } from "./abuse/client-ip";
-import { limitHashing } from "./auth/hash-limiter";
-import type { PasswordHasher } from "./auth/password";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./deps";
 import { createRouter } from "./lib/create-router";
@@ -27,24 +25,10 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
       : undefined,
   );
 
-  // One cap per hasher, not per request: on Workers the deps are rebuilt for every request.
-  const capped = new WeakMap<PasswordHasher, PasswordHasher>();
-  const cappedHasher = (hasher: PasswordHasher, config: Config) => {
-    let limited = capped.get(hasher);
-    if (!limited) {
-      limited = limitHashing(hasher, {
-        concurrency: config.hashConcurrency,
-        queueTimeoutMs: config.hashQueueTimeoutMs,
-      });
-      capped.set(hasher, limited);
-    }
-    return limited;
-  };
-
   app.use(requestId());
   app.use(async (c, next) => {
     const deps = provide(c);
-    c.set("deps", { ...deps, hasher: cappedHasher(deps.hasher, deps.config) });
+    c.set("deps", deps);
     const forwardedFor = c.req.header("x-forwarded-for");
     c.set("clientIp", clientIp(deps.remoteAddress?.(c), forwardedFor, deps.config.trustProxy));
     await next();

@@ -1,3 +1,4 @@
+import type { Config } from "../config";
 import { ApiError } from "../errors";
 import type { PasswordHasher } from "./password";
 
@@ -7,15 +8,20 @@ const busy = () =>
   });
 
 /**
- * Caps argon2 work in flight (each hash holds ~19 MiB): at most `concurrency` run, the rest wait
- * up to `queueTimeoutMs` in a bounded queue and then fail with 503 + Retry-After, so a login flood
- * costs a bounded amount of memory instead of exhausting it.
+ * Caps argon2 work in flight (each hash holds ~19 MiB): at most HASH_CONCURRENCY run, the rest
+ * wait up to HASH_QUEUE_TIMEOUT_MS in a bounded queue and then fail with 503 + Retry-After, so a
+ * login flood costs a bounded amount of memory instead of exhausting it. Entries apply it once per
+ * process or isolate, when they build their dependencies.
  */
 export function limitHashing(
   hasher: PasswordHasher,
-  options: { concurrency: number; queueTimeoutMs: number; maxQueue?: number },
+  config: Pick<Config, "hashConcurrency" | "hashQueueTimeoutMs">,
 ): PasswordHasher {
-  const maxQueue = options.maxQueue ?? options.concurrency * 8;
+  const options = {
+    concurrency: config.hashConcurrency,
+    queueTimeoutMs: config.hashQueueTimeoutMs,
+  };
+  const maxQueue = options.concurrency * 8;
   const waiting: Array<{ grant: () => void; timer: ReturnType<typeof setTimeout> }> = [];
   let running = 0;
 

@@ -1,10 +1,10 @@
-import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/jwt";
-import { sessions, type User, users } from "../db/schema";
+import type { User } from "../db/schema";
 import type { AppEnv } from "../deps";
 import { unauthorized } from "../errors";
+import { findTokenHolder } from "../sessions/session.store";
 
 /**
  * The account behind a valid bearer token. The account must still exist, be active and have the
@@ -21,16 +21,10 @@ export async function authenticate(c: Context<AppEnv>): Promise<User> {
   const claims = await verifyAccessToken(match[1], config.jwtSecret, clock);
   if (!claims) throw unauthorized();
 
-  // One query for the account and, when the token names one, its session.
-  const [row] = await db
-    .select({ user: users, sessionId: sessions.id, revokedAt: sessions.revokedAt })
-    .from(users)
-    .leftJoin(sessions, and(eq(sessions.id, claims.sid ?? ""), eq(sessions.userId, users.id)))
-    .where(eq(users.id, claims.userId))
-    .limit(1);
-  if (!row?.user.active || row.user.tokenVersion !== claims.ver) throw unauthorized();
-  if (claims.sid && (row.sessionId === null || row.revokedAt !== null)) throw unauthorized();
-  return row.user;
+  const holder = await findTokenHolder(db, claims.userId, claims.sid);
+  if (!holder?.user.active || holder.user.tokenVersion !== claims.ver) throw unauthorized();
+  if (claims.sid && !holder.sessionLive) throw unauthorized();
+  return holder.user;
 }
 
 /** Route guard: sets `currentUser` or answers 401. */

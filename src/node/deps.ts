@@ -1,10 +1,11 @@
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
-import { nodeArgon2 } from "../auth/argon2-node";
+import { limitHashing } from "../auth/hash-limiter";
 import type { Config } from "../config";
 import { type Deps, systemClock } from "../deps";
 import { logBackgroundFailure } from "../lib/log-background";
 import { mailerFor } from "../mail/from-config";
+import { nodeArgon2 } from "./argon2";
 import { type OpenDatabase, openDatabase } from "./database";
 
 /** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
@@ -23,7 +24,7 @@ export async function createNodeDeps(
   const database = await openDatabase(config);
   const deps: Deps = {
     db: database.db,
-    hasher: nodeArgon2,
+    hasher: limitHashing(nodeArgon2, config),
     mailer: mailerFor(config),
     clock: systemClock,
     config,

@@ -1,13 +1,27 @@
 import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { wasmArgon2 } from "../auth/argon2-wasm";
+import { limitHashing } from "../auth/hash-limiter";
+import type { PasswordHasher } from "../auth/password";
 import type { Config } from "../config";
 import * as schema from "../db/schema";
 import { type Deps, systemClock } from "../deps";
 import { logBackgroundFailure } from "../lib/log-background";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { mailerFor } from "../mail/from-config";
+import { wasmArgon2 } from "./argon2";
+
+// argon2 runs inside the isolate, so its cap is per isolate: one capped hasher per config,
+// which workerConfig already keeps per isolate.
+const cappedHashers = new WeakMap<Config, PasswordHasher>();
+const hasherFor = (config: Config) => {
+  let hasher = cappedHashers.get(config);
+  if (!hasher) {
+    hasher = limitHashing(wasmArgon2, config);
+    cappedHashers.set(config, hasher);
+  }
+  return hasher;
+};
 
 /** One request's dependencies and the means to release them once the response is out. */
 export type RequestScope = { deps: Deps; close(): Promise<void> };
@@ -34,7 +48,7 @@ export function openRequestScope(
   const background: Promise<unknown>[] = [];
   const deps: Deps = {
     db: drizzle(bounded, { schema }),
-    hasher: wasmArgon2,
+    hasher: hasherFor(config),
     mailer: mailerFor(config),
     clock: systemClock,
     config,

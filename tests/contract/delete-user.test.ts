@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { passwordResetTokens } from "../../src/db/schema";
+import { rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 let api: ContractApi;
@@ -15,18 +16,12 @@ const del = (target: string, token?: string) =>
 const resetTokensOf = (userId: number) =>
   api.db.select().from(passwordResetTokens).where(eq(passwordResetTokens.userId, userId));
 
-const rowOf = async (username: string) => {
-  const row = await api.userRow(username);
-  expect(row, `no row for ${username}`).toBeDefined();
-  return row;
-};
-
 describe("DELETE /api/user/{username}", () => {
   it("a USER gets 403 for another USER, an ADMIN, itself and a missing account alike", async () => {
     const me = await api.signedIn();
     const other = await api.createUser();
     const admin = await api.createUser({ role: "ADMIN" });
-    const before = await Promise.all([me, other, admin].map((u) => rowOf(u.username)));
+    const before = await Promise.all([me, other, admin].map((u) => rowOf(api, u.username)));
     const bodies = [];
     for (const target of [other.username, admin.username, me.username, "ghost_account"]) {
       const res = await del(target, me.token);
@@ -35,7 +30,9 @@ describe("DELETE /api/user/{username}", () => {
     }
     expect(bodies[0]).toEqual({ msg: expect.any(String), code: "FORBIDDEN" });
     for (const body of bodies) expect(body).toEqual(bodies[0]);
-    expect(await Promise.all([me, other, admin].map((u) => rowOf(u.username)))).toEqual(before);
+    expect(await Promise.all([me, other, admin].map((u) => rowOf(api, u.username)))).toEqual(
+      before,
+    );
   });
 
   it("answers 401 with WWW-Authenticate: Bearer without a token, and deletes nothing", async () => {
@@ -89,8 +86,8 @@ describe("DELETE /api/user/{username}", () => {
       });
       expect(res.status).toBe(200);
     }
-    const userId = (await rowOf(user.username))?.id as number;
-    const bystanderId = (await rowOf(bystander.username))?.id as number;
+    const userId = (await rowOf(api, user.username))?.id as number;
+    const bystanderId = (await rowOf(api, bystander.username))?.id as number;
     expect(await resetTokensOf(userId)).toHaveLength(1);
 
     const [mail] = await api.mailsTo(user.email);
@@ -120,13 +117,13 @@ describe("DELETE /api/user/{username}", () => {
 
   it("an ADMIN deleting itself gets 403 in any letter case, and nothing is deleted", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
-    const before = await rowOf(admin.username);
+    const before = await rowOf(api, admin.username);
     for (const target of [admin.username, admin.username.toUpperCase()]) {
       const res = await del(target, admin.token);
       expect(res.status, target).toBe(403);
       expect(await res.json()).toEqual({ msg: expect.any(String), code: "FORBIDDEN" });
     }
-    expect(await rowOf(admin.username)).toEqual(before);
+    expect(await rowOf(api, admin.username)).toEqual(before);
     const stillWorks = await api.send("GET", `/api/user/${admin.username}`, undefined, admin.token);
     expect(stillWorks.status).toBe(200);
   });
@@ -134,11 +131,11 @@ describe("DELETE /api/user/{username}", () => {
   it("an ADMIN deleting another ADMIN gets 403, and nothing is deleted", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const other = await api.signedIn({ role: "ADMIN" });
-    const before = await rowOf(other.username);
+    const before = await rowOf(api, other.username);
     const res = await del(other.username, admin.token);
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ code: "FORBIDDEN" });
-    expect(await rowOf(other.username)).toEqual(before);
+    expect(await rowOf(api, other.username)).toEqual(before);
     const stillWorks = await api.send("GET", `/api/user/${other.username}`, undefined, other.token);
     expect(stillWorks.status).toBe(200);
   });

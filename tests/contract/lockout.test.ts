@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loginThrottles } from "../../src/db/schema";
-import { requestResetToken, resetPassword, rowOf } from "../support/auth-helpers";
+import { login, requestResetToken, resetPassword, rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 import {
   expectRateLimited,
   expireLockouts,
   LOCKED_OUT,
-  login,
   sessionsOfUser,
 } from "../support/session-helpers";
 

@@ -3,6 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { passwordResetTokens, rateLimits } from "../../src/db/schema";
 import {
+  login,
   RESET_SENT,
   requestResetToken,
   resetPassword,
@@ -13,7 +14,6 @@ import {
 import { type ContractApi, startApi } from "../support/contract-api";
 import {
   expectRateLimited,
-  login,
   loginPair,
   refresh,
   refreshPair,

@@ -1,6 +1,8 @@
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
+import { usernameIs } from "../../src/users/user.store";
+import { login, rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 let api: ContractApi;
@@ -14,16 +16,6 @@ const put = (target: string, body: unknown, token?: string, on: ContractApi = ap
 
 const get = (target: string, token: string, on: ContractApi = api) =>
   on.send("GET", `/api/user/${encodeURIComponent(target)}`, undefined, token);
-
-const login = (username: string, password: string, on: ContractApi = api) =>
-  on.send("POST", "/api/user/login", { username, password });
-
-/** The row as stored, to show that a refused request changed nothing. */
-const rowOf = async (username: string, on: ContractApi = api) => {
-  const row = await on.userRow(username);
-  expect(row, `no row for ${username}`).toBeDefined();
-  return row;
-};
 
 /** Runs `work` against an API with a database of its own, for rules about "the last admin". */
 async function withOwnDatabase(work: (own: ContractApi) => Promise<void>) {
@@ -44,19 +36,19 @@ const expectRevoked = async (res: Response) => {
 describe("PUT /api/user/{username}: who may update whom", () => {
   it("a USER gets 403 even for itself, and nothing changes", async () => {
     const me = await api.signedIn();
-    const before = await rowOf(me.username);
+    const before = await rowOf(api, me.username);
     const res = await put(me.username, { first_name: "Changed" }, me.token);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ msg: expect.any(String), code: "FORBIDDEN" });
-    expect(await rowOf(me.username)).toEqual(before);
+    expect(await rowOf(api, me.username)).toEqual(before);
   });
 
   it("a USER gets 403 for another USER, an ADMIN and a missing account alike", async () => {
     const me = await api.signedIn();
     const other = await api.createUser();
     const admin = await api.createUser({ role: "ADMIN" });
-    const otherBefore = await rowOf(other.username);
-    const adminBefore = await rowOf(admin.username);
+    const otherBefore = await rowOf(api, other.username);
+    const adminBefore = await rowOf(api, admin.username);
     const bodies = [];
     for (const target of [other.username, admin.username, "ghost_account"]) {
       const res = await put(target, { role: "ADMIN" }, me.token);
@@ -65,18 +57,18 @@ describe("PUT /api/user/{username}: who may update whom", () => {
     }
     expect(bodies[1]).toEqual(bodies[0]);
     expect(bodies[2]).toEqual(bodies[0]);
-    expect(await rowOf(other.username)).toEqual(otherBefore);
-    expect(await rowOf(admin.username)).toEqual(adminBefore);
-    expect(await rowOf(me.username)).toMatchObject({ role: "USER" });
+    expect(await rowOf(api, other.username)).toEqual(otherBefore);
+    expect(await rowOf(api, admin.username)).toEqual(adminBefore);
+    expect(await rowOf(api, me.username)).toMatchObject({ role: "USER" });
   });
 
   it("answers 401 with WWW-Authenticate: Bearer without a token, and nothing changes", async () => {
     const user = await api.createUser();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     const res = await put(user.username, { first_name: "Anonymous" });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    expect(await rowOf(user.username)).toEqual(before);
+    expect(await rowOf(api, user.username)).toEqual(before);
   });
 
   it("an ADMIN updates a USER: 200 with the message and the updated public account", async () => {
@@ -91,7 +83,7 @@ describe("PUT /api/user/{username}: who may update whom", () => {
     const body = (await res.json()) as { msg: string; user: Record<string, unknown> };
     expect(Object.keys(body).sort()).toEqual(["msg", "user"]);
     expect(body.msg).toBe("User details updated.");
-    const row = await rowOf(user.username);
+    const row = await rowOf(api, user.username);
     expect(body.user).toEqual({
       id: row?.id,
       username: user.username,
@@ -112,7 +104,7 @@ describe("PUT /api/user/{username}: who may update whom", () => {
     const user = await api.createUser();
     const res = await put(user.username.toUpperCase(), { last_name: "Upper" }, admin.token);
     expect(res.status).toBe(200);
-    expect(await rowOf(user.username)).toMatchObject({ lastName: "Upper" });
+    expect(await rowOf(api, user.username)).toMatchObject({ lastName: "Upper" });
   });
 
   it("an ADMIN updates itself", async () => {
@@ -123,19 +115,19 @@ describe("PUT /api/user/{username}: who may update whom", () => {
       msg: "User details updated.",
       user: { username: admin.username, first_name: "Boss", role: "ADMIN" },
     });
-    expect(await rowOf(admin.username)).toMatchObject({ firstName: "Boss", role: "ADMIN" });
+    expect(await rowOf(api, admin.username)).toMatchObject({ firstName: "Boss", role: "ADMIN" });
   });
 
   it("an ADMIN updating another ADMIN gets 403, and nothing changes", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const other = await api.createUser({ role: "ADMIN" });
-    const before = await rowOf(other.username);
+    const before = await rowOf(api, other.username);
     for (const body of [{ first_name: "Hijacked" }, { role: "USER" }, { active: false }]) {
       const res = await put(other.username, body, admin.token);
       expect(res.status, JSON.stringify(body)).toBe(403);
       expect(await res.json()).toMatchObject({ code: "FORBIDDEN" });
     }
-    expect(await rowOf(other.username)).toEqual(before);
+    expect(await rowOf(api, other.username)).toEqual(before);
   });
 
   it("an ADMIN gets 404 NOT_FOUND for a missing account", async () => {
@@ -151,11 +143,11 @@ describe("PUT /api/user/{username}: the body", () => {
   it("refuses an empty body with 400, and nothing changes", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.createUser();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     const res = await put(user.username, {}, admin.token);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR" });
-    expect(await rowOf(user.username)).toEqual(before);
+    expect(await rowOf(api, user.username)).toEqual(before);
   });
 
   it.each([
@@ -170,13 +162,13 @@ describe("PUT /api/user/{username}: the body", () => {
     async (field, value) => {
       const admin = await api.signedIn({ role: "ADMIN" });
       const user = await api.createUser();
-      const before = await rowOf(user.username);
+      const before = await rowOf(api, user.username);
       const res = await put(user.username, { first_name: "Sneaky", [field]: value }, admin.token);
       expect(res.status).toBe(400);
       const err = (await res.json()) as { code: string; details: { path: string }[] };
       expect(err.code).toBe("VALIDATION_ERROR");
       expect(err.details.map((d) => d.path)).toContain(field);
-      expect(await rowOf(user.username)).toEqual(before);
+      expect(await rowOf(api, user.username)).toEqual(before);
     },
   );
 
@@ -202,13 +194,13 @@ describe("PUT /api/user/{username}: the body", () => {
   ])("refuses %s with 400 naming the field, and nothing changes", async (_label, body, field) => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.signedIn();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     const res = await put(user.username, body, admin.token);
     expect(res.status).toBe(400);
     const err = (await res.json()) as { code: string; details: { path: string }[] };
     expect(err.code).toBe("VALIDATION_ERROR");
     expect(err.details.map((d) => d.path)).toContain(field);
-    expect(await rowOf(user.username)).toEqual(before);
+    expect(await rowOf(api, user.username)).toEqual(before);
     expect((await get(user.username, user.token)).status).toBe(200);
   });
 
@@ -216,11 +208,11 @@ describe("PUT /api/user/{username}: the body", () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.signedIn();
     const taken = await api.createUser();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     const res = await put(user.username, { username: taken.username.toUpperCase() }, admin.token);
     expect(res.status).toBe(409);
     expect(await res.json()).toEqual({ msg: expect.any(String), code: "CONFLICT" });
-    expect(await rowOf(user.username)).toEqual(before);
+    expect(await rowOf(api, user.username)).toEqual(before);
     expect((await get(user.username, user.token)).status).toBe(200);
   });
 
@@ -228,7 +220,7 @@ describe("PUT /api/user/{username}: the body", () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.createUser();
     const taken = await api.createUser();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     const res = await put(
       user.username,
       { email: taken.email.toUpperCase(), first_name: "Partial" },
@@ -236,16 +228,16 @@ describe("PUT /api/user/{username}: the body", () => {
     );
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ code: "CONFLICT" });
-    expect(await rowOf(user.username)).toEqual(before);
+    expect(await rowOf(api, user.username)).toEqual(before);
   });
 
   it("refuses renaming an ADMIN to the name of another account with 409", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const taken = await api.createUser();
-    const before = await rowOf(admin.username);
+    const before = await rowOf(api, admin.username);
     const res = await put(admin.username, { username: taken.username }, admin.token);
     expect(res.status).toBe(409);
-    expect(await rowOf(admin.username)).toEqual(before);
+    expect(await rowOf(api, admin.username)).toEqual(before);
     expect((await get(admin.username, admin.token)).status).toBe(200);
   });
 
@@ -258,7 +250,7 @@ describe("PUT /api/user/{username}: the body", () => {
       admin.token,
     );
     expect(res.status).toBe(200);
-    expect(await rowOf(user.username)).toMatchObject({
+    expect(await rowOf(api, user.username)).toMatchObject({
       username: user.username.toUpperCase(),
       email: user.email.toUpperCase(),
     });
@@ -267,15 +259,15 @@ describe("PUT /api/user/{username}: the body", () => {
   it("stores a new password only as a hash, and the new password logs in", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.createUser();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     const res = await put(user.username, { password: "brand new passphrase" }, admin.token);
     expect(res.status).toBe(200);
     expect(await res.text()).not.toContain("brand new passphrase");
-    const after = await rowOf(user.username);
+    const after = await rowOf(api, user.username);
     expect(after?.passwordHash).not.toBe(before?.passwordHash);
     expect(after?.passwordHash).not.toContain("brand new passphrase");
-    expect((await login(user.username, "brand new passphrase")).status).toBe(200);
-    expect((await login(user.username, user.password)).status).toBe(401);
+    expect((await login(api, user.username, "brand new passphrase")).status).toBe(200);
+    expect((await login(api, user.username, user.password)).status).toBe(401);
   });
 });
 
@@ -295,7 +287,7 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
     const res = await put(admin.username, { password: "admin new passphrase" }, admin.token);
     expect(res.status).toBe(200);
     await expectRevoked(await get(admin.username, admin.token));
-    expect((await login(admin.username, "admin new passphrase")).status).toBe(200);
+    expect((await login(api, admin.username, "admin new passphrase")).status).toBe(200);
   });
 
   it("a username change revokes the tokens; the new name logs in and the old one does not", async () => {
@@ -307,7 +299,7 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
     expect(await res.json()).toMatchObject({ user: { username: renamed } });
     await expectRevoked(await get(renamed, user.token));
     await expectRevoked(await get(user.username, user.token));
-    expect((await login(user.username, user.password)).status).toBe(401);
+    expect((await login(api, user.username, user.password)).status).toBe(401);
     const fresh = await api.tokenFor(renamed, user.password);
     expect((await get(renamed, fresh)).status).toBe(200);
     expect((await get(user.username, admin.token)).status).toBe(404);
@@ -319,7 +311,7 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
     const victim = await api.createUser();
     const res = await put(user.username, { role: "ADMIN" }, admin.token);
     expect(res.status).toBe(200);
-    expect(await rowOf(user.username)).toMatchObject({ role: "ADMIN" });
+    expect(await rowOf(api, user.username)).toMatchObject({ role: "ADMIN" });
     await expectRevoked(await get(victim.username, user.token));
     const fresh = await api.tokenFor(user.username, user.password);
     expect((await get(victim.username, fresh)).status).toBe(200);
@@ -329,10 +321,10 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
     const other = await api.signedIn({ role: "ADMIN" });
     const admin = await api.signedIn({ role: "ADMIN" });
     const target = await api.createUser();
-    const targetBefore = await rowOf(target.username);
+    const targetBefore = await rowOf(api, target.username);
     const res = await put(admin.username, { role: "USER" }, admin.token);
     expect(res.status).toBe(200);
-    expect(await rowOf(admin.username)).toMatchObject({ role: "USER" });
+    expect(await rowOf(api, admin.username)).toMatchObject({ role: "USER" });
 
     await expectRevoked(await get(target.username, admin.token));
     await expectRevoked(await put(target.username, { first_name: "Nope" }, admin.token));
@@ -343,8 +335,8 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
     expect((await get(target.username, fresh)).status).toBe(403);
     expect((await put(target.username, { first_name: "Nope" }, fresh)).status).toBe(403);
     expect((await put(admin.username, { role: "ADMIN" }, fresh)).status).toBe(403);
-    expect(await rowOf(target.username)).toEqual(targetBefore);
-    expect(await rowOf(admin.username)).toMatchObject({ role: "USER" });
+    expect(await rowOf(api, target.username)).toEqual(targetBefore);
+    expect(await rowOf(api, admin.username)).toMatchObject({ role: "USER" });
     expect((await get(other.username, other.token)).status).toBe(200);
   });
 
@@ -355,10 +347,10 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ user: { active: false } });
     await expectRevoked(await get(user.username, user.token));
-    const denied = await login(user.username, user.password);
+    const denied = await login(api, user.username, user.password);
     expect(denied.status).toBe(403);
     expect(await denied.json()).toMatchObject({ msg: "Your account is deactivated." });
-    const wrong = await login(user.username, "wrong password!");
+    const wrong = await login(api, user.username, "wrong password!");
     expect(wrong.status).toBe(401);
   });
 
@@ -375,13 +367,13 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
   it("changing only first_name or last_name does not revoke tokens", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.signedIn();
-    const before = await rowOf(user.username);
+    const before = await rowOf(api, user.username);
     expect((await put(user.username, { first_name: "Renamed" }, admin.token)).status).toBe(200);
     expect((await put(user.username, { last_name: "Again" }, admin.token)).status).toBe(200);
     const res = await get(user.username, user.token);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ first_name: "Renamed", last_name: "Again" });
-    expect((await rowOf(user.username))?.tokenVersion).toBe(before?.tokenVersion);
+    expect((await rowOf(api, user.username))?.tokenVersion).toBe(before?.tokenVersion);
     expect((await put(admin.username, { first_name: "Self" }, admin.token)).status).toBe(200);
     expect((await get(admin.username, admin.token)).status).toBe(200);
   });
@@ -402,11 +394,11 @@ describe("PUT /api/user/{username}: the last active ADMIN", () => {
     await withOwnDatabase(async (own) => {
       const admin = await own.signedIn({ role: "ADMIN" });
       await own.createUser();
-      const before = await rowOf(admin.username, own);
+      const before = await rowOf(own, admin.username);
       const res = await put(admin.username, { role: "USER" }, admin.token, own);
       expect(res.status).toBe(409);
       expect(await res.json()).toEqual({ msg: expect.any(String), code: "CONFLICT" });
-      expect(await rowOf(admin.username, own)).toEqual(before);
+      expect(await rowOf(own, admin.username)).toEqual(before);
       expect((await get(admin.username, admin.token, own)).status).toBe(200);
     });
   });
@@ -414,13 +406,13 @@ describe("PUT /api/user/{username}: the last active ADMIN", () => {
   it("cannot deactivate itself (409), not even together with another change", async () => {
     await withOwnDatabase(async (own) => {
       const admin = await own.signedIn({ role: "ADMIN" });
-      const before = await rowOf(admin.username, own);
+      const before = await rowOf(own, admin.username);
       for (const body of [{ active: false }, { active: false, first_name: "Gone" }]) {
         const res = await put(admin.username, body, admin.token, own);
         expect(res.status, JSON.stringify(body)).toBe(409);
         expect(await res.json()).toMatchObject({ code: "CONFLICT" });
       }
-      expect(await rowOf(admin.username, own)).toEqual(before);
+      expect(await rowOf(own, admin.username)).toEqual(before);
     });
   });
 
@@ -428,13 +420,10 @@ describe("PUT /api/user/{username}: the last active ADMIN", () => {
     await withOwnDatabase(async (own) => {
       const admin = await own.signedIn({ role: "ADMIN" });
       const dormant = await own.createUser({ role: "ADMIN" });
-      await own.db
-        .update(users)
-        .set({ active: false })
-        .where(eq(sql`lower(${users.username})`, dormant.username.toLowerCase()));
+      await own.db.update(users).set({ active: false }).where(usernameIs(dormant.username));
       const res = await put(admin.username, { role: "USER" }, admin.token, own);
       expect(res.status).toBe(409);
-      expect(await rowOf(admin.username, own)).toMatchObject({ role: "ADMIN", active: true });
+      expect(await rowOf(own, admin.username)).toMatchObject({ role: "ADMIN", active: true });
     });
   });
 
@@ -445,7 +434,7 @@ describe("PUT /api/user/{username}: the last active ADMIN", () => {
       const res = await put(admin.username, { role: "USER" }, admin.token, own);
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ user: { role: "USER" } });
-      expect(await rowOf(admin.username, own)).toMatchObject({ role: "USER" });
+      expect(await rowOf(own, admin.username)).toMatchObject({ role: "USER" });
     });
   });
 
@@ -455,7 +444,7 @@ describe("PUT /api/user/{username}: the last active ADMIN", () => {
       await own.createUser({ role: "ADMIN" });
       const res = await put(admin.username, { active: false }, admin.token, own);
       expect(res.status).toBe(200);
-      expect(await rowOf(admin.username, own)).toMatchObject({ active: false });
+      expect(await rowOf(own, admin.username)).toMatchObject({ active: false });
       await expectRevoked(await get(admin.username, admin.token, own));
     });
   });

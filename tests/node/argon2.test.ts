@@ -1,7 +1,7 @@
 import { verify as argon2Verify } from "@node-rs/argon2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeArgon2 } from "../../src/auth/argon2-node";
 import type { PasswordHasher } from "../../src/auth/password";
+import { nodeArgon2 } from "../../src/node/argon2";
 import { login, requestResetToken, resetPassword, rowOf } from "../support/auth-helpers";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeArgon2 } from "../../src/auth/argon2-node";
 import type { PasswordHasher } from "../../src/auth/password";
+import { nodeArgon2 } from "../../src/node/argon2";
+import { login } from "../support/auth-helpers";
 import { FastHasher } from "../support/fakes";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
-import { expectRateLimited, LOCKED_OUT, login } from "../support/session-helpers";
+import { expectRateLimited, LOCKED_OUT } from "../support/session-helpers";
 
 /** A deliberately slow hasher that records how many of its calls ever ran at once. */
 class SlowHasher implements PasswordHasher {

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeArgon2 } from "../../src/auth/argon2-node";
+import { nodeArgon2 } from "../../src/node/argon2";
 import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 

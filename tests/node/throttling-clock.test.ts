@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config";
-import { RESET_SENT, resetRowsOf, rowOf } from "../support/auth-helpers";
+import { login, RESET_SENT, resetRowsOf, rowOf } from "../support/auth-helpers";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 import {
   expectRateLimited,
   expectRefreshRefused,
   LOCKED_OUT,
-  login,
   loginPair,
   refresh,
   refreshPair,

@@ -1,7 +1,7 @@
-import { eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import type { Database } from "../../src/db/database";
 import { users } from "../../src/db/schema";
+import { findByUsername, usernameIs } from "../../src/users/user.store";
 
 type Request = (path: string, init?: RequestInit) => Promise<Response>;
 
@@ -43,10 +43,7 @@ export function apiClient(request: Request, db: Database) {
     });
     expect(res.status, await res.clone().text()).toBe(201);
     if (opts.role === "ADMIN") {
-      await db
-        .update(users)
-        .set({ role: "ADMIN" })
-        .where(eq(sql`lower(${users.username})`, username.toLowerCase()));
+      await db.update(users).set({ role: "ADMIN" }).where(usernameIs(username));
     }
     return { username, email, password };
   }
@@ -64,13 +61,8 @@ export function apiClient(request: Request, db: Database) {
     return { ...user, token: await tokenFor(user.username, user.password) };
   }
 
-  async function userRow(username: string) {
-    const [row] = await db
-      .select()
-      .from(users)
-      .where(eq(sql`lower(${users.username})`, username.toLowerCase()));
-    return row;
-  }
+  /** The account's row as stored (undefined when there is none). */
+  const userRow = (username: string) => findByUsername(db, username);
 
   return { request, send, createUser, tokenFor, signedIn, userRow };
 }

@@ -64,7 +64,7 @@ export async function requestResetToken(api: Api, user: Account) {
 export const resetPassword = (api: Api, token: string, newPassword: string) =>
   api.send("POST", "/api/user/reset_password", { token, new_password: newPassword });
 
-export const login = (api: Api, username: string, password: string) =>
+export const login = (api: Pick<ContractApi, "send">, username: string, password: string) =>
   api.send("POST", "/api/user/login", { username, password });
 
 /** The claims of an access token, decoded without verification. */

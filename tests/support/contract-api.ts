@@ -1,7 +1,6 @@
-import type { InferSelectModel } from "drizzle-orm";
 import type { Database } from "../../src/db/database";
-import type { users } from "../../src/db/schema";
 import type { MailMessage } from "../../src/mail/mailer";
+import type { apiClient } from "./api-client";
 import { createTestApi } from "./node-api";
 
 /**
@@ -10,22 +9,7 @@ import { createTestApi } from "./node-api";
  * nothing here reaches into a process: time travel is done in the database, tokens are forged
  * with the known test secret.
  */
-export type ContractApi = {
-  request(path: string, init?: RequestInit): Promise<Response>;
-  send(method: string, path: string, body?: unknown, token?: string): Promise<Response>;
-  createUser(opts?: { role?: "USER" | "ADMIN"; password?: string; name?: string }): Promise<{
-    username: string;
-    email: string;
-    password: string;
-  }>;
-  tokenFor(username: string, password: string): Promise<string>;
-  signedIn(opts?: { role?: "USER" | "ADMIN" }): Promise<{
-    username: string;
-    email: string;
-    password: string;
-    token: string;
-  }>;
-  userRow(username: string): Promise<InferSelectModel<typeof users> | undefined>;
+export type ContractApi = ReturnType<typeof apiClient> & {
   mailsTo(address: string): Promise<MailMessage[]>;
   db: Database;
   jwtSecret: string;

@@ -1,4 +1,5 @@
 import { createApp } from "../../src/app";
+import { limitHashing } from "../../src/auth/hash-limiter";
 import type { PasswordHasher } from "../../src/auth/password";
 import { type Config, loadConfig } from "../../src/config";
 import type { Deps } from "../../src/deps";
@@ -31,7 +32,8 @@ export async function createTestApi(options: TestApiOptions = {}) {
   const config: Config = loadConfig(testEnv(options.env)).config;
   const deps: Deps = {
     db: database.db,
-    hasher,
+    // Capped as the entries cap it; `hasher` stays the uncapped one the test can inspect.
+    hasher: limitHashing(hasher, config),
     mailer: options.mailer ?? mails,
     clock,
     config,

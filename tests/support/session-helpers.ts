@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { loginThrottles, refreshTokens, sessions } from "../../src/db/schema";
-import { sha256Hex } from "./auth-helpers";
+import { login, sha256Hex } from "./auth-helpers";
 import type { ContractApi } from "./contract-api";
 
 // Runtime-agnostic helpers for the session and abuse-resistance contract tests. Time travel edits
@@ -25,9 +25,6 @@ export const LOGGED_OUT = { msg: "Logged out." };
 
 /** 32 bytes in unpadded base64url. */
 export const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
-export const login = (api: Api, username: string, password: string) =>
-  api.send("POST", "/api/user/login", { username, password });
 
 export const refresh = (api: Api, refreshToken: string) =>
   api.send("POST", "/api/user/refresh", { refresh_token: refreshToken });

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeArgon2 } from "../../src/auth/argon2-node";
+import { nodeArgon2 } from "../../src/node/argon2";
 import { login, rowOf } from "../support/auth-helpers";
 import type { NodeTestApi } from "../support/node-api";
 import { createTestApi } from "../support/node-api";

@@ -1,13 +1,12 @@
+import { tooManyRequests } from "../../abuse/rate-limit";
 import {
   readThrottle,
   recordFailure,
   recordSuccess,
   throttleKey,
-} from "../../abuse/login-throttle";
-import { tooManyRequests } from "../../abuse/rate-limit";
+} from "../../abuse/throttle.store";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
-import { isUniqueViolation } from "../../db/database";
 import { ApiError, forbidden } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { startSession } from "../../sessions/sessions";
@@ -23,25 +22,21 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
   const body = c.req.valid("json");
   const { db, hasher, clock } = c.var.deps;
   assertAcceptablePassword(body.password, body);
-  // Cheap refusal before argon2; the unique indexes still decide races (23505 below).
+  // Cheap refusal before argon2; the unique indexes still decide races.
   if (await usernameOrEmailTaken(db, body.username, body.email)) throw conflict();
 
   const passwordHash = await hashPassword(hasher, body.password);
   const now = clock.now();
-  try {
-    await insertUser(db, {
-      username: body.username,
-      email: body.email,
-      firstName: body.first_name,
-      lastName: body.last_name,
-      passwordHash,
-      createdAt: now,
-      updatedAt: now,
-    });
-  } catch (error) {
-    if (isUniqueViolation(error)) throw conflict();
-    throw error;
-  }
+  const created = await insertUser(db, {
+    username: body.username,
+    email: body.email,
+    firstName: body.first_name,
+    lastName: body.last_name,
+    passwordHash,
+    createdAt: now,
+    updatedAt: now,
+  });
+  if (created === "taken") throw conflict();
   return c.json({ msg: "User registered successfully." }, 201);
 };
 

@@ -1,8 +1,8 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { sessions, users } from "../../db/schema";
+import { sha256Hex } from "../../auth/tokens";
 import type { AppRouteHandler } from "../../lib/handler";
 import { authenticate } from "../../middleware/auth";
-import { endSessionByToken, refreshSession } from "../../sessions/sessions";
+import { revokeEverySession, revokeSessionOfToken } from "../../sessions/session.store";
+import { refreshSession } from "../../sessions/sessions";
 import type * as routes from "./sessions.routes";
 
 export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
@@ -16,18 +16,9 @@ export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
   const now = clock.now();
   if (body.all) {
     const me = await authenticate(c);
-    // Bumping the token version refuses every access token issued so far and ends every session.
-    await db.transaction(async (tx) => {
-      await tx
-        .update(users)
-        .set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: now })
-        .where(eq(users.id, me.id));
-      await tx
-        .update(sessions)
-        .set({ revokedAt: now })
-        .where(and(eq(sessions.userId, me.id), isNull(sessions.revokedAt)));
-    });
+    await revokeEverySession(db, me.id, now);
   }
-  if (body.refresh_token) await endSessionByToken(db, body.refresh_token, now);
+  // An unknown refresh token has no session to end: the answer is the same.
+  if (body.refresh_token) await revokeSessionOfToken(db, await sha256Hex(body.refresh_token), now);
   return c.json({ msg: "Logged out." }, 200);
 };

@@ -1,7 +1,10 @@
-import { eq, inArray } from "drizzle-orm";
-import type { Config } from "../config";
+import { eq, inArray, sql } from "drizzle-orm";
+import type { Config, RateLimitRule } from "../config";
 import type { Database } from "../db/database";
-import { loginThrottles } from "../db/schema";
+import { loginThrottles, rateLimits } from "../db/schema";
+
+// Counters that hold across Node instances and Worker isolates: consecutive failed logins per
+// login name, and per-client request counts per route.
 
 const MAX_LOCKOUT_SECONDS = 15 * 60;
 // Failures further apart than this no longer count as consecutive.
@@ -25,12 +28,10 @@ export async function readThrottle(db: Database, key: string, now: Date) {
   return { failures: row.failures, lockedForSeconds: secondsUntil(row.lockedUntil, now) };
 }
 
-// Guesses sent at once all pass readThrottle while argon2 runs, so outcomes are settled again
-// under the row lock: once one of them has earned a lock, the others' answers are withheld (429),
-// exactly as if they had arrived after it. Otherwise a burst would get every guess checked.
-
 /**
- * Records a failed login. From the threshold on, each failure locks the key for
+ * Records a failed login. Guesses sent at once all pass readThrottle while argon2 runs, so
+ * outcomes are settled again under the row lock: once one of them has earned a lock, the others'
+ * answers are withheld (429), exactly as if they had arrived after it. From the threshold on, each failure locks the key for
  * base * 2^(failures - threshold) seconds, at most 15 minutes. A failure landing while the key is
  * already locked is not counted; returns the seconds that lock still lasts (else 0).
  */
@@ -91,4 +92,26 @@ export async function recordSuccess(db: Database, key: string, now: Date): Promi
 export async function clearFailures(db: Database, account: { username: string; email: string }) {
   const keys = [throttleKey(account.username), throttleKey(account.email)];
   await db.delete(loginThrottles).where(inArray(loginThrottles.key, keys));
+}
+
+/**
+ * Counts one hit in a fixed window, in one atomic upsert (a new window restarts the count at 1).
+ * Returns the seconds to wait when the hit is over the limit, else undefined.
+ */
+export async function hitRateLimit(db: Database, key: string, rule: RateLimitRule, now: Date) {
+  const windowMs = rule.seconds * 1000;
+  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+  const [row] = await db
+    .insert(rateLimits)
+    .values({ key, windowStart, count: 1 })
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        count: sql`CASE WHEN "rate_limits"."window_start" = excluded."window_start" THEN "rate_limits"."count" + 1 ELSE 1 END`,
+        windowStart: sql`excluded."window_start"`,
+      },
+    })
+    .returning({ count: rateLimits.count });
+  if (!row || row.count <= rule.count) return undefined;
+  return (windowStart.getTime() + windowMs - now.getTime()) / 1000;
 }

@@ -1,5 +1,5 @@
 import { hash, verify } from "@node-rs/argon2";
-import { ARGON2_PARAMS, type PasswordHasher } from "./password";
+import { ARGON2_PARAMS, type PasswordHasher } from "../auth/password";
 
 // Algorithm.Argon2id; the enum is `const` in the typings, which isolatedModules cannot inline.
 const ARGON2ID = 2;

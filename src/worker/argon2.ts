@@ -3,7 +3,7 @@
 
 import type { WebAssembly as Wasm } from "@cloudflare/workers-types/latest/index.ts";
 import argon2Module from "@phi-ag/argon2/argon2.wasm";
-import { ARGON2_PARAMS, type PasswordHasher } from "./password";
+import { ARGON2_PARAMS, type PasswordHasher } from "../auth/password";
 
 // Same output as @node-rs/argon2's defaults, so the PHC strings are interchangeable.
 const SALT_BYTES = 16;
