@@ -1,14 +1,15 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Config, RateLimitRule } from "../config";
-import type { Database } from "../db/database";
-import { loginThrottles, rateLimits } from "../db/schema";
+import { type Database, fromEpoch, selectRows, sqlTime } from "../db/database";
+import { loginThrottles, rateLimits, users } from "../db/schema";
+import { type NewSession, sessionStart } from "../sessions/session.store";
+import { emailIs, usernameIs } from "../users/user.store";
 
 // Counters that hold across Node instances and Worker isolates: consecutive failed logins per
-// login name, and per-client request counts per route.
+// login name, and per-client request counts per route. A login costs three round trips: the
+// rate-limit hit, readLogin, and recordSuccess or recordFailure.
 
 const MAX_LOCKOUT_SECONDS = 15 * 60;
-// Failures further apart than this no longer count as consecutive.
-const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The throttle key of a login attempt: the name as typed (username or email, any case), for real
@@ -18,22 +19,68 @@ const FORGET_AFTER_MS = 24 * 60 * 60 * 1000;
  */
 export const throttleKey = (login: string) => `login:${login.toLowerCase()}`;
 
-const secondsUntil = (lockedUntil: Date | null, now: Date) =>
+const secondsUntil = (lockedUntil: Date | null | undefined, now: Date) =>
   lockedUntil && lockedUntil > now ? (lockedUntil.getTime() - now.getTime()) / 1000 : 0;
 
-/** The key's failure record (absent after a success), with the seconds it is still locked for. */
-export async function readThrottle(db: Database, key: string, now: Date) {
-  const [row] = await db.select().from(loginThrottles).where(eq(loginThrottles.key, key));
-  if (!row) return undefined;
-  return { failures: row.failures, lockedForSeconds: secondsUntil(row.lockedUntil, now) };
+type LockRow = { locked_until: number | null };
+
+/**
+ * What a login needs before checking the password, in one statement: how long its name is still
+ * locked for, and the account (a username or, with '@', an email). It also makes sure the name's
+ * throttle row exists, so that concurrent failures all find a row to lock and none is lost.
+ */
+export async function readLogin(db: Database, key: string, login: string, now: Date) {
+  const ensured = db.$with("ensured").as(
+    db
+      .insert(loginThrottles)
+      .values({ key, failures: 0, updatedAt: now })
+      .onConflictDoNothing()
+      .returning({ key: loginThrottles.key }),
+  );
+  const [row] = await db
+    .with(ensured)
+    .select({ lockedUntil: loginThrottles.lockedUntil, user: users })
+    .from(sql`(select 1) as probe`)
+    .leftJoin(loginThrottles, eq(loginThrottles.key, key))
+    .leftJoin(users, login.includes("@") ? emailIs(login) : usernameIs(login))
+    .limit(1);
+  return { lockedForSeconds: secondsUntil(row?.lockedUntil, now), user: row?.user ?? undefined };
 }
 
 /**
- * Records a failed login. Guesses sent at once all pass readThrottle while argon2 runs, so
- * outcomes are settled again under the row lock: once one of them has earned a lock, the others'
- * answers are withheld (429), exactly as if they had arrived after it. From the threshold on, each failure locks the key for
- * base * 2^(failures - threshold) seconds, at most 15 minutes. A failure landing while the key is
- * already locked is not counted; returns the seconds that lock still lasts (else 0).
+ * Records a successful login in one statement: under the name's row lock, clears its failures and
+ * starts `session` (with its first refresh token), unless concurrent failures locked the name
+ * while the password was being checked. Returns the seconds that lock still lasts (else 0; then
+ * the session exists).
+ */
+export async function recordSuccess(
+  db: Database,
+  key: string,
+  now: Date,
+  session: NewSession | undefined,
+): Promise<number> {
+  const start = session ? sql`, ${sessionStart(session, sql`allowed`, now)}` : sql``;
+  const [row] = await selectRows<LockRow>(
+    db,
+    sql`with prior as (
+        select locked_until from login_throttles where key = ${key} for update
+      ), allowed as (
+        select 1 where not exists (select 1 from prior where locked_until > ${sqlTime(now)})
+      ), cleared as (
+        delete from login_throttles where key = ${key} and exists (select 1 from allowed)
+      )${start}
+      select extract(epoch from (select locked_until from prior))::float8 as locked_until`,
+  );
+  return secondsUntil(fromEpoch(row?.locked_until), now);
+}
+
+/**
+ * Records a failed login in one statement. From the threshold on, each failure locks the name for
+ * base * 2^(failures - threshold) seconds, at most 15 minutes; failures a day apart no longer
+ * count as consecutive. Guesses sent at once all pass readLogin while argon2 runs, so the outcome
+ * is settled under the row lock: a failure landing while the name is already locked is not
+ * counted, and the seconds that lock still lasts are returned (else 0), so its answer is withheld
+ * exactly as if it had arrived after the lock.
  */
 export async function recordFailure(
   db: Database,
@@ -41,51 +88,28 @@ export async function recordFailure(
   lockout: Config["lockout"],
   now: Date,
 ): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx
-      .insert(loginThrottles)
-      .values({ key, failures: 0, updatedAt: now })
-      .onConflictDoNothing();
-    // The row lock serializes concurrent failures of one key so none is lost.
-    const [row] = await tx
-      .select()
-      .from(loginThrottles)
-      .where(eq(loginThrottles.key, key))
-      .for("update");
-    const lockedFor = secondsUntil(row?.lockedUntil ?? null, now);
-    if (lockedFor) return lockedFor;
-    const stale = !row || now.getTime() - row.updatedAt.getTime() > FORGET_AFTER_MS;
-    const failures = (stale ? 0 : row.failures) + 1;
-    const over = failures - lockout.threshold;
-    const seconds = over < 0 ? 0 : Math.min(lockout.baseSeconds * 2 ** over, MAX_LOCKOUT_SECONDS);
-    await tx
-      .update(loginThrottles)
-      .set({
-        failures,
-        lockedUntil: seconds ? new Date(now.getTime() + seconds * 1000) : null,
-        updatedAt: now,
-      })
-      .where(eq(loginThrottles.key, key));
-    return 0;
-  });
-}
-
-/**
- * Records a successful login: clears the count, unless concurrent failures locked the key while
- * the password was being checked; then returns the seconds that lock still lasts (else 0).
- */
-export async function recordSuccess(db: Database, key: string, now: Date): Promise<number> {
-  return db.transaction(async (tx) => {
-    const [row] = await tx
-      .select()
-      .from(loginThrottles)
-      .where(eq(loginThrottles.key, key))
-      .for("update");
-    if (!row) return 0;
-    const lockedFor = secondsUntil(row.lockedUntil, now);
-    if (!lockedFor) await tx.delete(loginThrottles).where(eq(loginThrottles.key, key));
-    return lockedFor;
-  });
+  const time = sqlTime(now);
+  const failures = sql`case when ${time} - t.updated_at > interval '1 day' then 1 else t.failures + 1 end`;
+  const lockUntil = (count: SQL) => sql`case when ${count} >= ${lockout.threshold}::int
+    then ${time} + least(${lockout.baseSeconds}::float8 * power(2::float8, ${count} - ${lockout.threshold}::int),
+      ${MAX_LOCKOUT_SECONDS}) * interval '1 second' end`;
+  const [row] = await selectRows<LockRow>(
+    db,
+    sql`with prior as (
+        select locked_until from login_throttles where key = ${key} for update
+      ), counted as (
+        update login_throttles t set failures = ${failures},
+          locked_until = ${lockUntil(failures)}, updated_at = ${time}
+        from prior where t.key = ${key} and not coalesce(prior.locked_until > ${time}, false)
+      ), recreated as (
+        -- A concurrent success deleted the row after readLogin made it.
+        insert into login_throttles (key, failures, locked_until, updated_at)
+        select ${key}, 1, ${lockUntil(sql`1`)}, ${time} where not exists (select 1 from prior)
+        on conflict do nothing
+      )
+      select extract(epoch from (select locked_until from prior))::float8 as locked_until`,
+  );
+  return secondsUntil(fromEpoch(row?.locked_until), now);
 }
 
 /** A password reset lifts the lockout of every name the account logs in with. */

@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { DEADLINE_CODE } from "../lib/postgres-deadline";
 import type * as schema from "./schema";
@@ -46,3 +47,20 @@ export const isDatabaseUnavailable = (error: unknown) => {
   const code = pgErrorCode(error);
   return code !== undefined && UNAVAILABLE_CODES.has(code);
 };
+
+/**
+ * Runs a hand-written statement (for what the query builder cannot say, such as several writes
+ * in one round trip) and returns its rows, whichever driver is underneath: postgres.js answers
+ * with an array, PGlite with `{ rows }`. Columns keep their SQL names.
+ */
+export async function selectRows<T>(db: Database, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
+}
+
+// Hand-written statements pass times as ISO text and read them back as epoch seconds
+// (`extract(epoch from …)::float8`): Drizzle keeps timestamps as text in both drivers, and only its
+// column mappings convert them.
+export const sqlTime = (time: Date) => sql`${time.toISOString()}::timestamptz`;
+export const fromEpoch = (seconds: number | null | undefined) =>
+  seconds == null ? null : new Date(seconds * 1000);

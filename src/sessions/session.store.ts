@@ -1,59 +1,92 @@
-import { and, eq, isNull } from "drizzle-orm";
-import type { Database } from "../db/database";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { type Database, selectRows, sqlTime } from "../db/database";
 import { refreshTokens, sessions, type User, users } from "../db/schema";
 import { bumpedTokenVersion } from "../users/user.store";
 
 // Sessions (one per login, a refresh-token family) and their refresh tokens, stored only as
 // SHA-256 hashes.
 
-type NewRefreshToken = { tokenHash: string; sessionId: string; now: Date; expiresAt: Date };
+/** A refresh token about to be handed out. */
+export type NewRefreshToken = { tokenHash: string; expiresAt: Date };
 
-/** Starts a session and its first refresh token together, in one transaction. */
-export async function createSession(
+/** A session about to start, with its first refresh token. */
+export type NewSession = {
+  id: string;
+  user: Pick<User, "id" | "tokenVersion">;
+  refresh: NewRefreshToken;
+};
+
+/**
+ * The CTEs that start `session` and its first refresh token, in the statement that settles the
+ * login (src/abuse/throttle.store.ts), so a login writes once. Nothing starts when `gate` (a CTE
+ * name) has no row.
+ */
+export function sessionStart(session: NewSession, gate: SQL, now: Date): SQL {
+  return sql`started as (
+      insert into sessions (id, user_id, token_version, created_at)
+      select ${session.id}::text, ${session.user.id}::int, ${session.user.tokenVersion}::int,
+        ${sqlTime(now)} from ${gate}
+      returning id
+    ), first_token as (
+      insert into refresh_tokens (token_hash, session_id, created_at, expires_at)
+      select ${session.refresh.tokenHash}::text, id, ${sqlTime(now)},
+        ${sqlTime(session.refresh.expiresAt)} from started
+    )`;
+}
+
+/** The account a rotated refresh token belongs to, as an access token needs it. */
+export type TokenHolder = Pick<User, "id" | "role" | "tokenVersion">;
+
+type RotationRow = { id: number; role: User["role"]; token_version: number; session_id: string };
+
+/**
+ * Rotation in one statement: when the presented token is live (unexpired, its session not revoked
+ * or outdated by a token-version bump, its account active), it is consumed and `next` joins the
+ * same session. A token consumed less than `graceSeconds` ago, or lost to a concurrent refresh a
+ * moment ago, still rotates (two tabs refreshing at once); later reuse means the token was
+ * copied, so the whole session is revoked. Returns the holder and session, or undefined.
+ */
+export async function rotateRefreshToken(
   db: Database,
-  session: { id: string; user: Pick<User, "id" | "tokenVersion"> },
-  first: Omit<NewRefreshToken, "sessionId">,
-) {
-  await db.transaction(async (tx) => {
-    await tx.insert(sessions).values({
-      id: session.id,
-      userId: session.user.id,
-      tokenVersion: session.user.tokenVersion,
-      createdAt: first.now,
-    });
-    await addRefreshToken(tx, { ...first, sessionId: session.id });
-  });
-}
-
-export async function addRefreshToken(db: Database, token: NewRefreshToken) {
-  await db.insert(refreshTokens).values({
-    tokenHash: token.tokenHash,
-    sessionId: token.sessionId,
-    createdAt: token.now,
-    expiresAt: token.expiresAt,
-  });
-}
-
-/** A refresh token with its session and account, by the token's hash. */
-export async function findRefreshToken(db: Database, tokenHash: string) {
-  const [found] = await db
-    .select({ token: refreshTokens, session: sessions, user: users })
-    .from(refreshTokens)
-    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(refreshTokens.tokenHash, tokenHash))
-    .limit(1);
-  return found;
-}
-
-/** Marks a refresh token consumed; false when it already was (a concurrent refresh won). */
-export async function consumeRefreshToken(db: Database, tokenHash: string, now: Date) {
-  const won = await db
-    .update(refreshTokens)
-    .set({ consumedAt: now })
-    .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.consumedAt)))
-    .returning({ at: refreshTokens.consumedAt });
-  return won.length > 0;
+  presentedHash: string,
+  next: NewRefreshToken,
+  now: Date,
+  graceSeconds: number,
+): Promise<{ user: TokenHolder; sessionId: string } | undefined> {
+  const time = sqlTime(now);
+  const [row] = await selectRows<RotationRow & { granted: boolean }>(
+    db,
+    sql`with live as (
+        select u.id, u.role, u.token_version, s.id as session_id, t.consumed_at
+        from refresh_tokens t
+        join sessions s on s.id = t.session_id
+        join users u on u.id = s.user_id
+        where t.token_hash = ${presentedHash} and t.expires_at > ${time}
+          and s.revoked_at is null and s.token_version = u.token_version and u.active
+      ), consumed as (
+        update refresh_tokens set consumed_at = ${time}
+        where token_hash = ${presentedHash} and consumed_at is null
+          and exists (select 1 from live)
+        returning token_hash
+      ), verdict as (
+        select live.*, (exists (select 1 from consumed) or live.consumed_at is null
+          or live.consumed_at >= ${time} - ${graceSeconds}::int * interval '1 second') as granted
+        from live
+      ), issued as (
+        insert into refresh_tokens (token_hash, session_id, created_at, expires_at)
+        select ${next.tokenHash}::text, session_id, ${time}, ${sqlTime(next.expiresAt)}
+        from verdict where granted
+      ), revoked as (
+        update sessions set revoked_at = ${time}
+        where id = (select session_id from verdict where not granted) and revoked_at is null
+      )
+      select id, role, token_version, session_id, granted from verdict`,
+  );
+  if (!row?.granted) return undefined;
+  return {
+    user: { id: row.id, role: row.role, tokenVersion: row.token_version },
+    sessionId: row.session_id,
+  };
 }
 
 export async function revokeSession(db: Database, sessionId: string, now: Date) {
@@ -86,17 +119,31 @@ export async function revokeEverySession(db: Database, userId: number, now: Date
   });
 }
 
+// Built once per database handle: the authenticated read is the hottest query of all.
+const tokenHolderQueries = new WeakMap<Database, ReturnType<typeof prepareTokenHolder>>();
+const prepareTokenHolder = (db: Database) =>
+  db
+    .select({ user: users, sessionId: sessions.id, revokedAt: sessions.revokedAt })
+    .from(users)
+    .leftJoin(
+      sessions,
+      and(eq(sessions.id, sql.placeholder("sessionId")), eq(sessions.userId, users.id)),
+    )
+    .where(eq(users.id, sql.placeholder("userId")))
+    .limit(1)
+    .prepare("find_token_holder");
+
 /**
  * The account behind an access token, with the state of the token's session when it names one,
  * in one query.
  */
 export async function findTokenHolder(db: Database, userId: number, sessionId: string | undefined) {
-  const [row] = await db
-    .select({ user: users, sessionId: sessions.id, revokedAt: sessions.revokedAt })
-    .from(users)
-    .leftJoin(sessions, and(eq(sessions.id, sessionId ?? ""), eq(sessions.userId, users.id)))
-    .where(eq(users.id, userId))
-    .limit(1);
+  let query = tokenHolderQueries.get(db);
+  if (!query) {
+    query = prepareTokenHolder(db);
+    tokenHolderQueries.set(db, query);
+  }
+  const [row] = await query.execute({ userId, sessionId: sessionId ?? "" });
   if (!row) return undefined;
   const sessionLive = row.sessionId !== null && row.revokedAt === null;
   return { user: row.user, sessionLive };

@@ -1,16 +1,11 @@
 import { tooManyRequests } from "../../abuse/rate-limit";
-import {
-  readThrottle,
-  recordFailure,
-  recordSuccess,
-  throttleKey,
-} from "../../abuse/throttle.store";
+import { readLogin, recordFailure, recordSuccess, throttleKey } from "../../abuse/throttle.store";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { ApiError, forbidden } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
-import { startSession } from "../../sessions/sessions";
-import { findByLogin, insertUser, usernameOrEmailTaken } from "../../users/user.store";
+import { newSession } from "../../sessions/sessions";
+import { insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
 
 const lockedOut = (seconds: number) =>
@@ -46,13 +41,12 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const now = clock.now();
   // Keyed by the name as typed, known or not, so 429s reveal nothing about accounts.
   const key = throttleKey(username);
-  const throttle = await readThrottle(db, key, now);
-  if (throttle?.lockedForSeconds) throw lockedOut(throttle.lockedForSeconds);
-  const user = await findByLogin(db, username);
+  const { lockedForSeconds, user } = await readLogin(db, key, username, now);
+  if (lockedForSeconds) throw lockedOut(lockedForSeconds);
 
   // Unknown users are verified against a dummy hash: same answer, similar time.
   const ok = await verifyPassword(hasher, user?.passwordHash, password);
-  // Concurrent attempts may have locked the key meanwhile: then this answer is withheld too.
+  // Concurrent attempts may have locked the name meanwhile: then this answer is withheld too.
   if (!user || !ok) {
     const lockedFor = await recordFailure(db, key, config.lockout, now);
     if (lockedFor) throw lockedOut(lockedFor);
@@ -60,8 +54,9 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
       headers: { "WWW-Authenticate": "Bearer" },
     });
   }
-  const lockedFor = await recordSuccess(db, key, now);
+  const session = user.active ? await newSession(c.var.deps, user) : undefined;
+  const lockedFor = await recordSuccess(db, key, now, session?.stored);
   if (lockedFor) throw lockedOut(lockedFor);
-  if (!user.active) throw forbidden("Your account is deactivated.");
-  return c.json(await startSession(c.var.deps, user), 200);
+  if (!session) throw forbidden("Your account is deactivated.");
+  return c.json(await session.pair(), 200);
 };
