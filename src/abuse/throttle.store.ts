@@ -30,13 +30,15 @@ type LockRow = { locked_until: number | null };
  * throttle row exists, so that concurrent failures all find a row to lock and none is lost.
  */
 export async function readLogin(db: Database, key: string, login: string, now: Date) {
-  const ensured = db.$with("ensured").as(
-    db
-      .insert(loginThrottles)
-      .values({ key, failures: 0, updatedAt: now })
-      .onConflictDoNothing()
-      .returning({ key: loginThrottles.key }),
-  );
+  const ensured = db
+    .$with("ensured")
+    .as(
+      db
+        .insert(loginThrottles)
+        .values({ key, failures: 0, updatedAt: now })
+        .onConflictDoNothing()
+        .returning({ key: loginThrottles.key }),
+    );
   const [row] = await db
     .with(ensured)
     .select({ lockedUntil: loginThrottles.lockedUntil, user: users })

@@ -1,16 +1,11 @@
-import { dictionary } from "@zxcvbn-ts/language-common";
 import { ApiError } from "../errors";
+import list from "./common-passwords";
 import { normalizePassword } from "./password";
 
-// zxcvbn-ts's list of ~49,000 most common passwords (from breach corpora), most common first.
-// Only entries that pass the length rule can ever match, so only those are kept.
+// Built on first use: the Worker's start-up stays short, and most requests never need it.
 let blocklist: Set<string> | undefined;
 const commonPasswords = () => {
-  blocklist ??= new Set(
-    (dictionary["passwords-common"] as string[])
-      .filter((p) => [...p].length >= 8)
-      .map((p) => p.toLowerCase()),
-  );
+  blocklist ??= new Set(list.split("\n"));
   return blocklist;
 };
 

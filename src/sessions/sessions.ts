@@ -13,7 +13,7 @@ import {
 type SessionDeps = Pick<Deps, "db" | "config" | "clock">;
 
 /** A new refresh token: the value the client gets and what the store keeps of it. */
-async function newRefreshToken({ config, clock }: SessionDeps, now = clock.now()) {
+async function newRefreshToken({ config }: SessionDeps, now: Date) {
   const value = randomToken();
   const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
   const stored: NewRefreshToken = { tokenHash: await sha256Hex(value), expiresAt };
@@ -37,9 +37,9 @@ async function tokenPair(deps: SessionDeps, user: TokenHolder, sessionId: string
  * A session for a login: what the store writes when the login is settled, and the pair the
  * client gets once it has been.
  */
-export async function newSession(deps: SessionDeps, user: TokenHolder) {
+export async function newSession(deps: SessionDeps, user: TokenHolder, now: Date) {
   const id = crypto.randomUUID();
-  const refresh = await newRefreshToken(deps);
+  const refresh = await newRefreshToken(deps, now);
   const stored: NewSession = { id, user, refresh: refresh.stored };
   return { stored, pair: () => tokenPair(deps, user, id, refresh.value) };
 }

@@ -42,7 +42,9 @@ describe("the Worker bundle (npm run build:worker)", () => {
       .flatMap((output) => output.imports)
       .map((i) => i.path)
       .filter((path) => path.startsWith("node:"));
-    expect(new Set(builtins)).toEqual(new Set(["node:buffer", "node:events", "node:stream"]));
+    expect(new Set(builtins)).toEqual(
+      new Set(["node:buffer", "node:crypto", "node:events", "node:stream"]),
+    );
   });
 
   it("imports argon2 as a separate, precompiled wasm module shipped next to the script", async () => {

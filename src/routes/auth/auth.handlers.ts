@@ -54,7 +54,7 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
       headers: { "WWW-Authenticate": "Bearer" },
     });
   }
-  const session = user.active ? await newSession(c.var.deps, user) : undefined;
+  const session = user.active ? await newSession(c.var.deps, user, now) : undefined;
   const lockedFor = await recordSuccess(db, key, now, session?.stored);
   if (lockedFor) throw lockedOut(lockedFor);
   if (!session) throw forbidden("Your account is deactivated.");
