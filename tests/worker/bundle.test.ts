@@ -61,7 +61,8 @@ describe("the Worker bundle (npm run build:worker)", () => {
     const kib = (gzipped / 1024).toFixed(1);
     const reported = /Total Upload: .*? gzip: ([\d.]+ KiB)/.exec(wranglerOutput)?.[1];
     console.log(`Worker bundle: ${kib} KiB gzipped (wrangler reports ${reported})`);
-    // The Free plan allows 3 MB gzipped; a jump past 512 KiB means something heavy leaked in.
-    expect(gzipped).toBeLessThan(512 * 1024);
+    // The project's own budget (the Free plan allows 3 MB): a small bundle starts isolates fast,
+    // and a jump past it means something heavy leaked in.
+    expect(gzipped).toBeLessThanOrEqual(300 * 1024);
   });
 });
