@@ -7,6 +7,7 @@ import { limitHashing } from "./auth/hash-limiter";
 import type { PasswordHasher } from "./auth/password";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./deps";
+import { notFound } from "./errors";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
 import { jsonBody } from "./middleware/json-body";
@@ -74,7 +75,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     },
   });
 
-  app.notFound((c) => c.json({ msg: "Not found.", code: "NOT_FOUND" }, 404));
+  app.notFound((c) => errorHandler(notFound(), c));
   app.onError(errorHandler);
   return app;
 }

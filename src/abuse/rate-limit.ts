@@ -4,15 +4,7 @@ import type { RateLimitedRoute, RateLimitRule } from "../config";
 import type { Database } from "../db/database";
 import { rateLimits } from "../db/schema";
 import type { AppEnv } from "../deps";
-import { ApiError } from "../errors";
-
-export const tooManyRequests = (
-  retryAfterSeconds: number,
-  message = "Too many requests, slow down.",
-) =>
-  new ApiError("RATE_LIMITED", message, {
-    headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-  });
+import { tooManyRequests } from "../errors";
 
 /**
  * Counts one hit in a fixed window kept in the database, so every Node instance and Worker isolate

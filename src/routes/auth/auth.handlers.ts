@@ -4,27 +4,21 @@ import {
   recordSuccess,
   throttleKey,
 } from "../../abuse/login-throttle";
-import { tooManyRequests } from "../../abuse/rate-limit";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { isUniqueViolation } from "../../db/database";
-import { ApiError, forbidden } from "../../errors";
+import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { startSession } from "../../sessions/sessions";
 import { findByLogin, insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
-
-const lockedOut = (seconds: number) =>
-  tooManyRequests(seconds, "Too many failed logins, try again later.");
-
-const conflict = () => new ApiError("CONFLICT", "Username or email is already taken.");
 
 export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
   const body = c.req.valid("json");
   const { db, hasher, clock } = c.var.deps;
   assertAcceptablePassword(body.password, body);
   // Cheap refusal before argon2; the unique indexes still decide races (23505 below).
-  if (await usernameOrEmailTaken(db, body.username, body.email)) throw conflict();
+  if (await usernameOrEmailTaken(db, body.username, body.email)) throw alreadyTaken();
 
   const passwordHash = await hashPassword(hasher, body.password);
   const now = clock.now();
@@ -39,7 +33,7 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
       updatedAt: now,
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw conflict();
+    if (isUniqueViolation(error)) throw alreadyTaken();
     throw error;
   }
   return c.json({ msg: "User registered successfully." }, 201);
@@ -61,9 +55,7 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   if (!user || !ok) {
     const lockedFor = await recordFailure(db, key, config.lockout, now);
     if (lockedFor) throw lockedOut(lockedFor);
-    throw new ApiError("UNAUTHORIZED", "Invalid username or password.", {
-      headers: { "WWW-Authenticate": "Bearer" },
-    });
+    throw invalidCredentials();
   }
   const lockedFor = await recordSuccess(db, key, now);
   if (lockedFor) throw lockedOut(lockedFor);

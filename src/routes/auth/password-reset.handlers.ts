@@ -4,13 +4,11 @@ import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { randomToken, sha256Hex } from "../../auth/tokens";
 import { passwordResetTokens, users } from "../../db/schema";
-import { ApiError } from "../../errors";
+import { invalidResetToken } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { resetPasswordEmail } from "../../mail/mailer";
 import { findActiveByUsernameAndEmail, findById } from "../../users/user.store";
 import type * as routes from "./auth.routes";
-
-const invalidResetToken = () => new ApiError("INVALID_RESET_TOKEN", "Invalid or expired token.");
 
 export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async (c) => {
   const body = c.req.valid("json");

@@ -3,7 +3,7 @@ import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { isUniqueViolation } from "../../db/database";
 import { passwordResetTokens, type User, users } from "../../db/schema";
-import { ApiError, forbidden, notFound } from "../../errors";
+import { alreadyTaken, conflict, forbidden, notFound } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
@@ -27,7 +27,7 @@ export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
   // A USER learns nothing about other accounts, existing or not.
   requireAdmin(me);
   const target = isPlausibleUsername(username) && (await findByUsername(c.var.deps.db, username));
-  if (!target) throw notFound();
+  if (!target) throw notFound("user");
   return c.json(toPublicUser(target), 200);
 };
 
@@ -37,13 +37,13 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
   const { username } = c.req.valid("param");
   const body = c.req.valid("json");
   const { db, hasher, clock } = c.var.deps;
-  if (!isPlausibleUsername(username)) throw notFound();
+  if (!isPlausibleUsername(username)) throw notFound("user");
 
   let passwordHash: string | undefined;
   if (body.password !== undefined) {
     // The policy needs the account's names; argon2 runs before the transaction holds locks.
     const target = await findByUsername(db, username);
-    if (!target) throw notFound();
+    if (!target) throw notFound("user");
     assertAcceptablePassword(body.password, {
       username: body.username ?? target.username,
       email: body.email ?? target.email,
@@ -64,12 +64,12 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
           .for("update");
       }
       const [target] = await tx.select().from(users).where(usernameIs(username)).for("update");
-      if (!target) throw notFound();
+      if (!target) throw notFound("user");
       if (target.role === "ADMIN" && target.id !== me.id)
         throw forbidden("An ADMIN cannot modify another ADMIN.");
 
       if (target.id === me.id && demotes && !(await anotherActiveAdminExists(tx, me.id))) {
-        throw new ApiError("CONFLICT", "The last active ADMIN cannot demote or deactivate itself.");
+        throw conflict("The last active ADMIN cannot demote or deactivate itself.");
       }
       // These changes invalidate what an access token asserts, so they revoke the account's tokens.
       const revokes =
@@ -99,11 +99,10 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
       return row;
     })
     .catch((error: unknown) => {
-      if (isUniqueViolation(error))
-        throw new ApiError("CONFLICT", "Username or email is already taken.");
+      if (isUniqueViolation(error)) throw alreadyTaken();
       throw error;
     });
-  if (!updated) throw notFound();
+  if (!updated) throw notFound("user");
   return c.json({ msg: "User details updated.", user: toPublicUser(updated) }, 200);
 };
 
@@ -114,7 +113,7 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
   if (isSelf(me, username)) throw forbidden("You cannot delete your own account here.");
   const { db } = c.var.deps;
   const target = isPlausibleUsername(username) && (await findByUsername(db, username));
-  if (!target) throw notFound();
+  if (!target) throw notFound("user");
   if (target.role !== "USER") throw forbidden("Only USER accounts can be deleted.");
 
   // Reset tokens go with the row (ON DELETE CASCADE); access tokens fail the lookup from now on.
@@ -122,6 +121,6 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
     .delete(users)
     .where(and(eq(users.id, target.id), eq(users.role, "USER")))
     .returning({ id: users.id });
-  if (deleted.length === 0) throw notFound();
+  if (deleted.length === 0) throw notFound("user");
   return c.json({ msg: "User deleted." }, 200);
 };
