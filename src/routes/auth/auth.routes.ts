@@ -36,7 +36,7 @@ export const register = createRoute({
   request: { body: jsonBody(RegisterBody) },
   responses: {
     201: jsonContent(MessageSchema, "Registered"),
-    ...errorResponses(...bodyErrors, 409, 429),
+    ...errorResponses(...bodyErrors, "CONFLICT", "RATE_LIMITED"),
   },
 });
 
@@ -66,7 +66,7 @@ export const login = createRoute({
   request: { body: jsonBody(LoginBody) },
   responses: {
     200: jsonContent(TokenResponse, "Access token"),
-    ...errorResponses(...bodyErrors, 401, 403, 429),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED"),
   },
 });
 
@@ -89,7 +89,7 @@ export const forgetPassword = createRoute({
       }),
       "Accepted",
     ),
-    ...errorResponses(...bodyErrors, 429),
+    ...errorResponses(...bodyErrors, "RATE_LIMITED"),
   },
 });
 
@@ -106,7 +106,7 @@ export const resetPassword = createRoute({
   request: { body: jsonBody(ResetPasswordBody) },
   responses: {
     200: jsonContent(MessageSchema, "Password reset"),
-    ...errorResponses(...bodyErrors, 429),
+    ...errorResponses(...bodyErrors, "INVALID_RESET_TOKEN", "RATE_LIMITED"),
   },
 });
 

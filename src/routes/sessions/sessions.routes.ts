@@ -26,7 +26,7 @@ export const refresh = createRoute({
   request: { body: jsonBody(RefreshBody) },
   responses: {
     200: jsonContent(TokenResponse, "New token pair"),
-    ...errorResponses(...bodyErrors, 401, 429),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "RATE_LIMITED"),
   },
 });
 
@@ -53,7 +53,7 @@ export const logout = createRoute({
   request: { body: jsonBody(LogoutBody) },
   responses: {
     200: jsonContent(MessageSchema, "Logged out"),
-    ...errorResponses(...bodyErrors, 401),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED"),
   },
 });
 

@@ -54,7 +54,7 @@ export const getUser = createRoute({
   request: { params: usernameParam },
   responses: {
     200: jsonContent(UserSchema, "The account"),
-    ...errorResponses(401, 403, 404),
+    ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
   },
 });
 
@@ -70,7 +70,7 @@ export const updateUser = createRoute({
       z.object({ msg: z.string(), user: UserSchema }).openapi("UserUpdated"),
       "Updated",
     ),
-    ...errorResponses(...bodyErrors, 401, 403, 404, 409),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT"),
   },
 });
 
@@ -83,7 +83,7 @@ export const deleteUser = createRoute({
   request: { params: usernameParam },
   responses: {
     200: jsonContent(MessageSchema, "Deleted"),
-    ...errorResponses(401, 403, 404),
+    ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
   },
 });
 
