@@ -12,7 +12,7 @@ export const jsonContent = <T extends ZodType>(schema: T, description: string) =
 });
 
 /** A required JSON request body (the validator refuses a missing one). */
-export const jsonBody = <T extends ZodType>(schema: T) => ({
+export const jsonContentRequired = <T extends ZodType>(schema: T) => ({
   required: true,
   content: { "application/json": { schema } },
 });

@@ -3,8 +3,8 @@ import {
   bearerSecurity,
   bodyErrors,
   errorResponses,
-  jsonBody,
   jsonContent,
+  jsonContentRequired,
   MessageSchema,
 } from "../../lib/openapi";
 import {
@@ -64,7 +64,7 @@ export const updateUser = createRoute({
   tags,
   summary: "Update yourself or a USER (ADMIN only)",
   security: bearerSecurity,
-  request: { params: usernameParam, body: jsonBody(UpdateUserBody) },
+  request: { params: usernameParam, body: jsonContentRequired(UpdateUserBody) },
   responses: {
     200: jsonContent(
       z.object({ msg: z.string(), user: UserSchema }).openapi("UserUpdated"),
