@@ -5,6 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { clientIp } from "./abuse/client-ip";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./deps";
+import { notFound } from "./errors";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
 import { jsonBody } from "./middleware/json-body";
@@ -58,7 +59,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     },
   });
 
-  app.notFound((c) => c.json({ msg: "Not found.", code: "NOT_FOUND" }, 404));
+  app.notFound((c) => errorHandler(notFound(), c));
   app.onError(errorHandler);
   return app;
 }

@@ -1,14 +1,28 @@
 import { z } from "zod";
+import { randomToken } from "./auth/tokens";
 
 /** Raised when the environment is invalid; the message names the variable. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+export type RateLimitRule = { count: number; seconds: number };
+
+/** The routes limited per client IP, each by its RATE_LIMIT_<ROUTE> variable, and its default. */
+const rateLimitDefaults = {
+  LOGIN: "20/60",
+  REGISTER: "10/60",
+  FORGET_PASSWORD: "5/60",
+  RESET_PASSWORD: "10/60",
+  REFRESH: "60/60",
+} as const;
+export type RateLimitedRoute = keyof typeof rateLimitDefaults;
+export const rateLimitedRoutes = Object.keys(rateLimitDefaults) as RateLimitedRoute[];
+
 const seconds = (fallback: number) =>
   z.coerce.number().int().positive().max(31_536_000).default(fallback);
 
-/** `<count>/<seconds>` or `off`. */
+/** `<count>/<seconds>` or `off` (null). */
 const rateLimit = (fallback: string) =>
   z
     .string()
@@ -25,145 +39,128 @@ const flag = z
   .default("false")
   .transform((v) => v === "true" || v === "1");
 
-const envSchema = z.object({
+/**
+ * The variables that become the Config field of their name in camelCase (ACCESS_TOKEN_TTL:
+ * accessTokenTtl), so a new setting is one line here.
+ */
+const plainVars = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   PGLITE_DIR: z.string().min(1).default(".data/pglite"),
-  JWT_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   ACCESS_TOKEN_TTL: seconds(900),
   RESET_TOKEN_TTL: seconds(1800),
   APP_URL: z.url().default("http://localhost:8787/reset-password?token="),
   MAIL_FROM: z.string().min(3).default("User API <no-reply@example.com>"),
   RESEND_API_KEY: z.string().min(1).optional(),
   RESEND_BASE_URL: z.url().optional(),
-  CORS_ORIGINS: z.string().default(""),
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
   EXPOSE_RESET_TOKEN: flag,
   REFRESH_TOKEN_TTL: seconds(2_592_000),
   REFRESH_REUSE_GRACE: z.coerce.number().int().min(0).max(3600).default(10),
-  LOGIN_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
-  LOGIN_LOCKOUT_BASE: seconds(60),
   RESET_EMAIL_INTERVAL: z.coerce.number().int().min(0).max(86_400).default(60),
-  RATE_LIMIT_LOGIN: rateLimit("20/60"),
-  RATE_LIMIT_REGISTER: rateLimit("10/60"),
-  RATE_LIMIT_FORGET_PASSWORD: rateLimit("5/60"),
-  RATE_LIMIT_RESET_PASSWORD: rateLimit("10/60"),
-  RATE_LIMIT_REFRESH: rateLimit("60/60"),
+  // How many proxy hops in X-Forwarded-For to trust (0: use the socket address).
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  // argon2 runs at most this many at once; others wait up to HASH_QUEUE_TIMEOUT_MS, then 503.
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   HASH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
-});
-
-export type RateLimitRule = { count: number; seconds: number };
-export type RateLimitedRoute =
-  | "LOGIN"
-  | "REGISTER"
-  | "FORGET_PASSWORD"
-  | "RESET_PASSWORD"
-  | "REFRESH";
-
-export type Config = {
-  nodeEnv: "development" | "test" | "production";
-  databaseUrl?: string;
-  pgliteDir: string;
-  jwtSecret: string;
-  accessTokenTtl: number;
-  resetTokenTtl: number;
-  appUrl: string;
-  mailFrom: string;
-  resendApiKey?: string;
-  resendBaseUrl?: string;
-  corsOrigins: string[];
-  port: number;
-  exposeResetToken: boolean;
-  refreshTokenTtl: number;
-  refreshReuseGrace: number;
-  lockout: { threshold: number; baseSeconds: number };
-  resetEmailInterval: number;
-  /** Per client IP and route; null is `off`. */
-  rateLimits: Record<RateLimitedRoute, RateLimitRule | null>;
-  /** How many proxy hops in X-Forwarded-For to trust (0: use the socket address). */
-  trustProxy: number;
-  /** argon2 runs at most this many at once; others wait up to hashQueueTimeoutMs, then 503. */
-  hashConcurrency: number;
-  hashQueueTimeoutMs: number;
 };
+type PlainVar = keyof typeof plainVars;
+const plainNames = Object.keys(plainVars) as PlainVar[];
 
+const rateLimitVars = Object.fromEntries(
+  rateLimitedRoutes.map((route) => [`RATE_LIMIT_${route}`, rateLimit(rateLimitDefaults[route])]),
+) as { [R in RateLimitedRoute as `RATE_LIMIT_${R}`]: ReturnType<typeof rateLimit> };
+
+/** Every variable and its rule. The Worker extends it with its own (src/worker/config.ts). */
+export const envSchema = z.object({
+  ...plainVars,
+  // The rest are renamed or grouped by toConfig.
+  JWT_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  LOGIN_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_LOCKOUT_BASE: seconds(60),
+  ...rateLimitVars,
+});
+type Vars = z.output<typeof envSchema>;
+// Mapped over as is, so optional variables stay optional fields.
+type PlainVars = Pick<Vars, PlainVar>;
+
+/** Rules across variables; zod runs them only once every variable is valid. */
+function productionRules(vars: Vars, ctx: z.RefinementCtx<Vars>) {
+  if (vars.NODE_ENV !== "production") return;
+  const refuse = (name: keyof Vars, message: string) =>
+    ctx.addIssue({ code: "custom", path: [name], message });
+  if (vars.EXPOSE_RESET_TOKEN) {
+    refuse("EXPOSE_RESET_TOKEN", "must not be enabled when NODE_ENV=production");
+  }
+  if (!vars.JWT_SECRET_KEY) {
+    refuse("JWT_SECRET_KEY", "required when NODE_ENV=production (at least 32 random characters)");
+  }
+}
+
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}`
+  : Lowercase<S>;
+const camelCase = (name: string) =>
+  name.toLowerCase().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+function toConfig(vars: Vars) {
+  const plain = Object.fromEntries(plainNames.map((name) => [camelCase(name), vars[name]]));
+  return {
+    ...(plain as { [K in keyof PlainVars as CamelCase<K>]: PlainVars[K] }),
+    // Only outside production (see productionRules): tokens then die with the process.
+    jwtSecret: vars.JWT_SECRET_KEY ?? randomToken(),
+    lockout: { threshold: vars.LOGIN_LOCKOUT_THRESHOLD, baseSeconds: vars.LOGIN_LOCKOUT_BASE },
+    // Per client IP and route; null is `off`.
+    rateLimits: Object.fromEntries(
+      rateLimitedRoutes.map((route) => [route, vars[`RATE_LIMIT_${route}`]]),
+    ) as Record<RateLimitedRoute, RateLimitRule | null>,
+  };
+}
+
+/** The variables (envSchema or an extension of it) through to the Config. */
+const configFrom = (vars: z.ZodType<Vars>) => vars.superRefine(productionRules).transform(toConfig);
+
+export const configSchema = configFrom(envSchema);
+export type Config = z.output<typeof configSchema>;
 export type LoadedConfig = { config: Config; warnings: string[] };
 
-/** Validates the environment (process.env on Node, bindings on Workers) into a Config. */
-export function loadConfig(env: Record<string, unknown>): LoadedConfig {
+/**
+ * Validates the environment (process.env on Node, bindings on Workers) into a Config. `vars` is
+ * envSchema, or the Worker's extension of it.
+ */
+export function loadConfig(
+  env: Record<string, unknown>,
+  vars: z.ZodType<Vars> & { shape: object } = envSchema,
+): LoadedConfig {
   // Empty strings mean "unset", as they do in most .env files.
   const raw = Object.fromEntries(
-    Object.keys(envSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
+    Object.keys(vars.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
   );
-  const parsed = envSchema.safeParse(raw);
+  const parsed = configFrom(vars).safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
   }
-  const e = parsed.data;
+  const config = parsed.data;
   const warnings: string[] = [];
-  const production = e.NODE_ENV === "production";
-
-  if (production && e.EXPOSE_RESET_TOKEN) {
-    throw new ConfigError("EXPOSE_RESET_TOKEN: must not be enabled when NODE_ENV=production");
-  }
-  let jwtSecret = e.JWT_SECRET_KEY;
-  if (!jwtSecret) {
-    if (production) {
-      throw new ConfigError(
-        "JWT_SECRET_KEY: required when NODE_ENV=production (at least 32 random characters)",
-      );
-    }
-    jwtSecret = randomSecret();
+  if (raw.JWT_SECRET_KEY === undefined) {
     warnings.push(
       "JWT_SECRET_KEY is not set: using a random key for this process; tokens will not survive a restart.",
     );
   }
-  if (e.EXPOSE_RESET_TOKEN) {
+  if (config.exposeResetToken) {
     warnings.push(
       "EXPOSE_RESET_TOKEN=true: reset tokens are returned in responses (development only).",
     );
   }
-
-  return {
-    warnings,
-    config: {
-      nodeEnv: e.NODE_ENV,
-      databaseUrl: e.DATABASE_URL,
-      pgliteDir: e.PGLITE_DIR,
-      jwtSecret,
-      accessTokenTtl: e.ACCESS_TOKEN_TTL,
-      resetTokenTtl: e.RESET_TOKEN_TTL,
-      appUrl: e.APP_URL,
-      mailFrom: e.MAIL_FROM,
-      resendApiKey: e.RESEND_API_KEY,
-      resendBaseUrl: e.RESEND_BASE_URL,
-      corsOrigins: e.CORS_ORIGINS.split(",")
-        .map((o) => o.trim())
-        .filter(Boolean),
-      port: e.PORT,
-      exposeResetToken: e.EXPOSE_RESET_TOKEN,
-      refreshTokenTtl: e.REFRESH_TOKEN_TTL,
-      refreshReuseGrace: e.REFRESH_REUSE_GRACE,
-      lockout: { threshold: e.LOGIN_LOCKOUT_THRESHOLD, baseSeconds: e.LOGIN_LOCKOUT_BASE },
-      resetEmailInterval: e.RESET_EMAIL_INTERVAL,
-      rateLimits: {
-        LOGIN: e.RATE_LIMIT_LOGIN,
-        REGISTER: e.RATE_LIMIT_REGISTER,
-        FORGET_PASSWORD: e.RATE_LIMIT_FORGET_PASSWORD,
-        RESET_PASSWORD: e.RATE_LIMIT_RESET_PASSWORD,
-        REFRESH: e.RATE_LIMIT_REFRESH,
-      },
-      trustProxy: e.TRUST_PROXY,
-      hashConcurrency: e.HASH_CONCURRENCY,
-      hashQueueTimeoutMs: e.HASH_QUEUE_TIMEOUT_MS,
-    },
-  };
-}
-
-function randomSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes));
+  return { config, warnings };
 }

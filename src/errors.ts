@@ -1,27 +1,58 @@
+import { z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-const statusByCode = {
-  VALIDATION_ERROR: 400,
-  INVALID_JSON: 400,
-  INVALID_RESET_TOKEN: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  SERVICE_UNAVAILABLE: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
+/**
+ * Every error the API answers with: its HTTP status and what it means. The code enum, the error
+ * body, the status map of the error handler and each route's documented errors come from here.
+ * Within a status, the first code is the one Hono's own HTTPExceptions of that status become.
+ */
+export const errorTable = {
+  VALIDATION_ERROR: {
+    status: 400,
+    description: "Invalid request body or parameters (one details entry per problem)",
+  },
+  INVALID_JSON: { status: 400, description: "Request body is not valid JSON" },
+  INVALID_RESET_TOKEN: { status: 400, description: "Unknown, used, voided or expired reset token" },
+  UNAUTHORIZED: {
+    status: 401,
+    description: "Wrong credentials, or a missing, invalid, expired or revoked token",
+  },
+  FORBIDDEN: { status: 403, description: "Not allowed" },
+  NOT_FOUND: { status: 404, description: "No such account" },
+  CONFLICT: {
+    status: 409,
+    description: "Conflicts with existing data (a taken username or email, the last active ADMIN)",
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, description: "Request body over 64 KiB" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: "Content-Type is not application/json" },
+  RATE_LIMITED: { status: 429, description: "Too many requests (with Retry-After)" },
+  INTERNAL: { status: 500, description: "Internal server error" },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    description: "Database unavailable, or password hashing saturated (with Retry-After)",
+  },
+} as const satisfies Record<string, { status: ContentfulStatusCode; description: string }>;
 
-export type ErrorCode = keyof typeof statusByCode;
-export type ErrorDetail = { path: string; message: string };
-export type ErrorBody = { msg: string; code: ErrorCode; details?: ErrorDetail[] };
+export const ErrorCodeSchema = z.enum(
+  Object.keys(errorTable) as [keyof typeof errorTable, ...(keyof typeof errorTable)[]],
+);
+export type ErrorCode = z.output<typeof ErrorCodeSchema>;
+export type ErrorStatus = (typeof errorTable)[ErrorCode]["status"];
+
+const ErrorDetailSchema = z.object({ path: z.string(), message: z.string() });
+export type ErrorDetail = z.output<typeof ErrorDetailSchema>;
+
+/** The one error body of the contract: `{msg, code, details?}`. */
+export const ErrorBodySchema = z.object({
+  msg: z.string(),
+  code: ErrorCodeSchema,
+  details: z.array(ErrorDetailSchema).optional(),
+});
+export type ErrorBody = z.output<typeof ErrorBodySchema>;
 
 /** The one error type handlers throw; `onError` turns it into the contract's error body. */
 export class ApiError extends Error {
-  readonly status: ContentfulStatusCode;
+  readonly status: ErrorStatus;
 
   constructor(
     readonly code: ErrorCode,
@@ -29,7 +60,7 @@ export class ApiError extends Error {
     readonly options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
   ) {
     super(message);
-    this.status = statusByCode[code];
+    this.status = errorTable[code].status;
   }
 
   get body(): ErrorBody {
@@ -40,15 +71,47 @@ export class ApiError extends Error {
   }
 }
 
+// The errors that recur; each message is written once, here.
+
+/** Retry-After in whole seconds, at least 1. */
+const retryAfter = (seconds: number) => String(Math.max(1, Math.ceil(seconds)));
+
 export const unauthorized = (message = "Missing or invalid access token.") =>
   new ApiError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": "Bearer" } });
+
+/** Unknown login name and wrong password answer alike, so neither confirms an account. */
+export const invalidCredentials = () => unauthorized("Invalid username or password.");
 
 export const forbidden = (message = "You are not allowed to do this.") =>
   new ApiError("FORBIDDEN", message);
 
-export const notFound = (message = "User not found.") => new ApiError("NOT_FOUND", message);
+/** "User not found." with a noun, "Not found." without (an unknown path). */
+export const notFound = (noun?: string) =>
+  new ApiError(
+    "NOT_FOUND",
+    noun ? `${noun[0]?.toUpperCase()}${noun.slice(1)} not found.` : "Not found.",
+  );
 
-export const serviceUnavailable = () =>
-  new ApiError("SERVICE_UNAVAILABLE", "Service temporarily unavailable, try again shortly.", {
-    headers: { "Retry-After": "5" },
-  });
+export const conflict = (message: string) => new ApiError("CONFLICT", message);
+
+export const alreadyTaken = () => conflict("Username or email is already taken.");
+
+export const invalidResetToken = () =>
+  new ApiError("INVALID_RESET_TOKEN", "Invalid or expired token.");
+
+/** 429 with Retry-After in whole seconds, at least 1. */
+export const tooManyRequests = (seconds: number, message = "Too many requests, slow down.") =>
+  new ApiError("RATE_LIMITED", message, { headers: { "Retry-After": retryAfter(seconds) } });
+
+export const lockedOut = (seconds: number) =>
+  tooManyRequests(seconds, "Too many failed logins, try again later.");
+
+/** 503 with Retry-After: the database is unreachable, or the given reason. */
+export const serviceUnavailable = (
+  seconds = 5,
+  message = "Service temporarily unavailable, try again shortly.",
+) =>
+  new ApiError("SERVICE_UNAVAILABLE", message, { headers: { "Retry-After": retryAfter(seconds) } });
+
+/** Never the details of what went wrong: those go to the log only. */
+export const internalError = () => new ApiError("INTERNAL", "Internal server error.");

@@ -2,7 +2,7 @@ import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts
 import { createApp } from "./app";
 import { type Config, ConfigError } from "./config";
 import type { Deps } from "./deps";
-import { ApiError } from "./errors";
+import { internalError } from "./errors";
 import { type WorkerEnv, workerConfig } from "./worker/config";
 import { openRequestScope } from "./worker/deps";
 
@@ -17,7 +17,7 @@ async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): P
     if (!(error instanceof ConfigError)) throw error;
     // Workers have no start-up to stop: every request fails and the log names the binding.
     console.error(error.message);
-    const internal = new ApiError("INTERNAL", "Internal server error.");
+    const internal = internalError();
     return Response.json(internal.body, { status: internal.status });
   }
 

@@ -1,11 +1,8 @@
 import type { Config } from "../config";
-import { ApiError } from "../errors";
+import { serviceUnavailable } from "../errors";
 import type { PasswordHasher } from "./password";
 
-const busy = () =>
-  new ApiError("SERVICE_UNAVAILABLE", "Too many password checks in progress, retry shortly.", {
-    headers: { "Retry-After": "1" },
-  });
+const busy = () => serviceUnavailable(1, "Too many password checks in progress, retry shortly.");
 
 /**
  * Caps argon2 work in flight (each hash holds ~19 MiB): at most HASH_CONCURRENCY run, the rest

@@ -2,16 +2,16 @@ import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isDatabaseUnavailable, pgErrorCode } from "../db/database";
 import type { AppEnv } from "../deps";
-import { ApiError, type ErrorCode, serviceUnavailable } from "../errors";
+import { ApiError, type ErrorCode, errorTable, internalError, serviceUnavailable } from "../errors";
 
-const codeByHttpStatus: Record<number, ErrorCode> = {
-  400: "VALIDATION_ERROR",
-  401: "UNAUTHORIZED",
-  403: "FORBIDDEN",
-  404: "NOT_FOUND",
-  413: "PAYLOAD_TOO_LARGE",
-  415: "UNSUPPORTED_MEDIA_TYPE",
-};
+/**
+ * What Hono's own HTTPExceptions become: the first code of their status in the table. Only 4xx:
+ * a 5xx one is an internal failure, answered as INTERNAL and logged.
+ */
+const codeByHttpStatus = new Map<number, ErrorCode>();
+for (const [code, { status }] of Object.entries(errorTable) as [ErrorCode, { status: number }][]) {
+  if (status < 500 && !codeByHttpStatus.has(status)) codeByHttpStatus.set(status, code);
+}
 
 /** The one place errors become responses; nothing internal ever reaches the client. */
 export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
@@ -21,11 +21,11 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
   } else if (isDatabaseUnavailable(error)) {
     apiError = serviceUnavailable();
     log(c.var.requestId, "warn", error);
-  } else if (error instanceof HTTPException && codeByHttpStatus[error.status]) {
-    const code = codeByHttpStatus[error.status] as ErrorCode;
+  } else if (error instanceof HTTPException && codeByHttpStatus.has(error.status)) {
+    const code = codeByHttpStatus.get(error.status) as ErrorCode;
     apiError = new ApiError(code, error.status === 400 ? "Invalid request." : error.message);
   } else {
-    apiError = new ApiError("INTERNAL", "Internal server error.");
+    apiError = internalError();
     log(c.var.requestId, "error", error);
   }
   return c.json(apiError.body, apiError.status, apiError.options.headers);

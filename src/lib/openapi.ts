@@ -1,13 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
+import { ErrorBodySchema, type ErrorCode, type ErrorStatus, errorTable } from "../errors";
 
-export const ErrorSchema = z
-  .object({
-    msg: z.string(),
-    code: z.string().openapi({ example: "VALIDATION_ERROR" }),
-    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  })
-  .openapi("Error");
+export const ErrorSchema = ErrorBodySchema.openapi("Error");
 
 export const MessageSchema = z.object({ msg: z.string() }).openapi("Message");
 
@@ -17,34 +12,40 @@ export const jsonContent = <T extends ZodType>(schema: T, description: string) =
 });
 
 /** A required JSON request body (the validator refuses a missing one). */
-export const jsonBody = <T extends ZodType>(schema: T) => ({
+export const jsonContentRequired = <T extends ZodType>(schema: T) => ({
   required: true,
   content: { "application/json": { schema } },
 });
 
-const errorDescriptions = {
-  400: "Invalid request body (VALIDATION_ERROR, INVALID_JSON)",
-  401: "Missing, invalid, expired or revoked access token",
-  403: "Not allowed",
-  404: "No such account",
-  409: "Conflict",
-  413: "Request body over 64 KiB",
-  415: "Content-Type is not application/json",
-  429: "Too many requests (RATE_LIMITED, with Retry-After)",
-  503: "Database unavailable, or password hashing saturated (with Retry-After)",
-} as const;
+type StatusOf<C extends ErrorCode> = (typeof errorTable)[C]["status"];
+type ErrorResponse = ReturnType<typeof jsonContent<typeof ErrorSchema>>;
 
-type ErrorStatus = keyof typeof errorDescriptions;
+/** One line per code, for a status that several of a route's codes share. */
+const describe = (codes: ErrorCode[]) =>
+  codes.map((code) => `${code}: ${errorTable[code].description}`).join("; ");
 
-/** Documents error responses with the shared error body; 503 is added to every route. */
-export function errorResponses<S extends ErrorStatus>(...statuses: S[]) {
-  const all = [...new Set<ErrorStatus>([...statuses, 503])];
+/**
+ * Documents a route's error responses, by code, with the shared error body. Codes that share a
+ * status share its response and its description; SERVICE_UNAVAILABLE (a database outage) is added
+ * to every route.
+ */
+export function errorResponses<C extends ErrorCode>(...codes: C[]) {
+  const byStatus = new Map<ErrorStatus, ErrorCode[]>();
+  for (const code of new Set<ErrorCode>([...codes, "SERVICE_UNAVAILABLE"])) {
+    const { status } = errorTable[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   return Object.fromEntries(
-    all.map((s) => [s, jsonContent(ErrorSchema, errorDescriptions[s])]),
-  ) as Record<S | 503, ReturnType<typeof jsonContent<typeof ErrorSchema>>>;
+    [...byStatus].map(([status, shared]) => [status, jsonContent(ErrorSchema, describe(shared))]),
+  ) as Record<StatusOf<C> | 503, ErrorResponse>;
 }
 
-/** The errors every JSON-body route can produce before its handler runs. */
-export const bodyErrors = [400, 413, 415] as const;
+/** The errors every JSON-body route can give before its handler runs. */
+export const bodyErrors = [
+  "VALIDATION_ERROR",
+  "INVALID_JSON",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+] as const satisfies ErrorCode[];
 
 export const bearerSecurity = [{ bearerAuth: [] }];

@@ -1,38 +1,36 @@
 import type { Hyperdrive } from "@cloudflare/workers-types/latest/index.ts";
-import { type Config, ConfigError, loadConfig } from "../config";
+import { z } from "zod";
+import { type Config, envSchema, loadConfig } from "../config";
+
+/**
+ * The Worker's variables: the shared ones, its Hyperdrive binding, and JWT_SECRET_KEY in every
+ * NODE_ENV (unlike Node): a key generated per isolate would make tokens fail whenever a request
+ * lands on another isolate, which on Workers is any time.
+ */
+const workerEnvSchema = envSchema.extend({
+  HYPERDRIVE: z.custom<Pick<Hyperdrive, "connectionString">>(
+    (binding) => typeof (binding as { connectionString?: unknown })?.connectionString === "string",
+    'binding missing; add a [[hyperdrive]] binding named "HYPERDRIVE" to wrangler.toml',
+  ),
+  JWT_SECRET_KEY: envSchema.shape.JWT_SECRET_KEY.nonoptional(
+    "secret missing; set it with `wrangler secret put JWT_SECRET_KEY` (locally: .dev.vars)",
+  ),
+});
 
 /** The Worker's bindings: Hyperdrive, secrets (`wrangler secret`, `.dev.vars`) and [vars]. */
-export type WorkerEnv = {
-  HYPERDRIVE?: Pick<Hyperdrive, "connectionString">;
-  JWT_SECRET_KEY?: string;
-} & Record<string, unknown>;
+export type WorkerEnv = Partial<
+  Pick<z.output<typeof workerEnvSchema>, "HYPERDRIVE" | "JWT_SECRET_KEY">
+> &
+  Record<string, unknown>;
 
 const loaded = new WeakMap<object, Config>();
 
-/**
- * Validates the bindings once per isolate. Unlike Node, a missing JWT_SECRET_KEY is an error in
- * every NODE_ENV: a key generated per isolate would make tokens fail whenever a request lands on
- * another isolate, which on Workers is any time.
- */
+/** Validates the bindings once per bindings object (once per isolate). */
 export function workerConfig(env: WorkerEnv): Config {
   const cached = loaded.get(env);
   if (cached) return cached;
 
-  const missing: string[] = [];
-  if (typeof env.HYPERDRIVE?.connectionString !== "string") {
-    missing.push(
-      'HYPERDRIVE: binding missing; add a [[hyperdrive]] binding named "HYPERDRIVE" to wrangler.toml',
-    );
-  }
-  if (!env.JWT_SECRET_KEY) {
-    missing.push(
-      "JWT_SECRET_KEY: secret missing; set it with `wrangler secret put JWT_SECRET_KEY` (locally: .dev.vars)",
-    );
-  }
-  if (missing.length > 0)
-    throw new ConfigError(`Invalid configuration:\n  ${missing.join("\n  ")}`);
-
-  const { config, warnings } = loadConfig(env);
+  const { config, warnings } = loadConfig(env, workerEnvSchema);
   if (config.trustProxy !== 0) {
     warnings.push("TRUST_PROXY is ignored on Workers: the client address is CF-Connecting-IP.");
   }

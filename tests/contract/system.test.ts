@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ErrorCode, errorTable } from "../../src/errors";
 import { type ContractApi, PUBLIC_USER_KEYS, startApi } from "../support/contract-api";
 
 let api: ContractApi;
@@ -11,7 +12,10 @@ type Operation = {
   security?: Record<string, string[]>[];
   parameters?: { name: string; in: string; required?: boolean }[];
   requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
-  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, { schema: { $ref?: string } }> }
+  >;
 };
 type OpenApiDoc = {
   openapi: string;
@@ -19,7 +23,10 @@ type OpenApiDoc = {
   paths: Record<string, Record<string, Operation>>;
   components: {
     securitySchemes: Record<string, Record<string, string>>;
-    schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+    schemas: Record<
+      string,
+      { properties?: Record<string, { enum?: string[] }>; required?: string[] }
+    >;
   };
 };
 
@@ -163,6 +170,29 @@ describe("GET /openapi.json", () => {
     const schema = doc.components.schemas[name];
     expect(Object.keys(schema?.properties ?? {})).toEqual(expect.arrayContaining(["msg", "code"]));
     expect(schema?.required).toEqual(expect.arrayContaining(["msg", "code"]));
+  });
+
+  it("the Error schema's code is an enum of exactly the codes of the error table", async () => {
+    const doc = await loadDoc();
+    expect(doc.components.schemas.Error?.properties?.code?.enum).toEqual(Object.keys(errorTable));
+  });
+
+  it("each documented error status is described by codes of that status from the table", async () => {
+    const doc = await loadDoc();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (!/^[45]\d\d$/.test(status)) continue;
+          const where = `${method} ${path} ${status}`;
+          const parts = response.description.split("; ");
+          expect(parts.length, where).toBeGreaterThan(0);
+          for (const part of parts) {
+            const [code, description] = part.split(/: (.*)/s) as [ErrorCode, string];
+            expect(errorTable[code], where).toEqual({ status: Number(status), description });
+          }
+        }
+      }
+    }
   });
 
   it("describes the public user without any hash or token version", async () => {

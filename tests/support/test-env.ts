@@ -1,3 +1,5 @@
+import { rateLimitedRoutes } from "../../src/config";
+
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
 /**
@@ -9,11 +11,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   return {
     NODE_ENV: "test",
     JWT_SECRET_KEY: TEST_JWT_SECRET,
-    RATE_LIMIT_LOGIN: "off",
-    RATE_LIMIT_REGISTER: "off",
-    RATE_LIMIT_FORGET_PASSWORD: "off",
-    RATE_LIMIT_RESET_PASSWORD: "off",
-    RATE_LIMIT_REFRESH: "off",
+    ...Object.fromEntries(rateLimitedRoutes.map((route) => [`RATE_LIMIT_${route}`, "off"])),
     RESET_EMAIL_INTERVAL: "0",
     ...overrides,
   };

@@ -1,24 +1,18 @@
-import { tooManyRequests } from "../../abuse/rate-limit";
 import { readLogin, recordFailure, recordSuccess, throttleKey } from "../../abuse/throttle.store";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
-import { ApiError, forbidden } from "../../errors";
+import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { newSession } from "../../sessions/sessions";
 import { insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
-
-const lockedOut = (seconds: number) =>
-  tooManyRequests(seconds, "Too many failed logins, try again later.");
-
-const conflict = () => new ApiError("CONFLICT", "Username or email is already taken.");
 
 export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
   const body = c.req.valid("json");
   const { db, hasher, clock } = c.var.deps;
   assertAcceptablePassword(body.password, body);
   // Cheap refusal before argon2; the unique indexes still decide races.
-  if (await usernameOrEmailTaken(db, body.username, body.email)) throw conflict();
+  if (await usernameOrEmailTaken(db, body.username, body.email)) throw alreadyTaken();
 
   const passwordHash = await hashPassword(hasher, body.password);
   const now = clock.now();
@@ -31,7 +25,7 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
     createdAt: now,
     updatedAt: now,
   });
-  if (created === "taken") throw conflict();
+  if (created === "taken") throw alreadyTaken();
   return c.json({ msg: "User registered successfully." }, 201);
 };
 
@@ -50,9 +44,7 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   if (!user || !ok) {
     const lockedFor = await recordFailure(db, key, config.lockout, now);
     if (lockedFor) throw lockedOut(lockedFor);
-    throw new ApiError("UNAUTHORIZED", "Invalid username or password.", {
-      headers: { "WWW-Authenticate": "Bearer" },
-    });
+    throw invalidCredentials();
   }
   const session = user.active ? await newSession(c.var.deps, user, now) : undefined;
   const lockedFor = await recordSuccess(db, key, now, session?.stored);

@@ -3,8 +3,8 @@ import { rateLimit } from "../../abuse/rate-limit";
 import {
   bodyErrors,
   errorResponses,
-  jsonBody,
   jsonContent,
+  jsonContentRequired,
   MessageSchema,
 } from "../../lib/openapi";
 import {
@@ -33,10 +33,10 @@ export const register = createRoute({
   tags,
   middleware: [rateLimit("REGISTER")] as const,
   summary: "Create an active USER account",
-  request: { body: jsonBody(RegisterBody) },
+  request: { body: jsonContentRequired(RegisterBody) },
   responses: {
     201: jsonContent(MessageSchema, "Registered"),
-    ...errorResponses(...bodyErrors, 409, 429),
+    ...errorResponses(...bodyErrors, "CONFLICT", "RATE_LIMITED"),
   },
 });
 
@@ -63,10 +63,10 @@ export const login = createRoute({
   tags,
   middleware: [rateLimit("LOGIN")] as const,
   summary: "Exchange a username (or email) and password for an access token",
-  request: { body: jsonBody(LoginBody) },
+  request: { body: jsonContentRequired(LoginBody) },
   responses: {
     200: jsonContent(TokenResponse, "Access token"),
-    ...errorResponses(...bodyErrors, 401, 403, 429),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED"),
   },
 });
 
@@ -81,7 +81,7 @@ export const forgetPassword = createRoute({
   middleware: [rateLimit("FORGET_PASSWORD")] as const,
   summary:
     "Email a single-use reset link; the answer is the same whether or not the account exists",
-  request: { body: jsonBody(ForgetPasswordBody) },
+  request: { body: jsonContentRequired(ForgetPasswordBody) },
   responses: {
     200: jsonContent(
       MessageSchema.extend({
@@ -89,7 +89,7 @@ export const forgetPassword = createRoute({
       }),
       "Accepted",
     ),
-    ...errorResponses(...bodyErrors, 429),
+    ...errorResponses(...bodyErrors, "RATE_LIMITED"),
   },
 });
 
@@ -103,10 +103,10 @@ export const resetPassword = createRoute({
   tags,
   middleware: [rateLimit("RESET_PASSWORD")] as const,
   summary: "Set a new password with a reset token; revokes every earlier access token",
-  request: { body: jsonBody(ResetPasswordBody) },
+  request: { body: jsonContentRequired(ResetPasswordBody) },
   responses: {
     200: jsonContent(MessageSchema, "Password reset"),
-    ...errorResponses(...bodyErrors, 429),
+    ...errorResponses(...bodyErrors, "INVALID_RESET_TOKEN", "RATE_LIMITED"),
   },
 });
 

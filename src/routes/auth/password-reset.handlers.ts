@@ -2,7 +2,7 @@ import { clearFailures } from "../../abuse/throttle.store";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { randomToken, sha256Hex } from "../../auth/tokens";
-import { ApiError } from "../../errors";
+import { invalidResetToken } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { resetPasswordEmail } from "../../mail/mailer";
 import {
@@ -12,8 +12,6 @@ import {
 } from "../../users/reset-token.store";
 import { findActiveByUsernameAndEmail } from "../../users/user.store";
 import type * as routes from "./auth.routes";
-
-const invalidResetToken = () => new ApiError("INVALID_RESET_TOKEN", "Invalid or expired token.");
 
 export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async (c) => {
   const body = c.req.valid("json");

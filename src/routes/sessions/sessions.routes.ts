@@ -4,8 +4,8 @@ import {
   bearerSecurity,
   bodyErrors,
   errorResponses,
-  jsonBody,
   jsonContent,
+  jsonContentRequired,
   MessageSchema,
 } from "../../lib/openapi";
 import { TokenResponse } from "../auth/auth.routes";
@@ -23,10 +23,10 @@ export const refresh = createRoute({
   tags,
   summary: "Rotate a refresh token: a new access token and a new refresh token",
   middleware: [rateLimit("REFRESH")] as const,
-  request: { body: jsonBody(RefreshBody) },
+  request: { body: jsonContentRequired(RefreshBody) },
   responses: {
     200: jsonContent(TokenResponse, "New token pair"),
-    ...errorResponses(...bodyErrors, 401, 429),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "RATE_LIMITED"),
   },
 });
 
@@ -50,10 +50,10 @@ export const logout = createRoute({
   tags,
   summary: "End the session of a refresh token, or with all: true every session of the caller",
   security: [...bearerSecurity, {}],
-  request: { body: jsonBody(LogoutBody) },
+  request: { body: jsonContentRequired(LogoutBody) },
   responses: {
     200: jsonContent(MessageSchema, "Logged out"),
-    ...errorResponses(...bodyErrors, 401),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED"),
   },
 });
 

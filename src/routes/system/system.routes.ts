@@ -17,7 +17,7 @@ export const ready = createRoute({
   path: "/ready",
   tags,
   summary: "Readiness: the database answers",
-  responses: { 200: jsonContent(Status, "Ready"), ...errorResponses(503) },
+  responses: { 200: jsonContent(Status, "Ready"), ...errorResponses("SERVICE_UNAVAILABLE") },
 });
 
 export type HealthRoute = typeof health;

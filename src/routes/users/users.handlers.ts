@@ -1,7 +1,7 @@
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
-import { ApiError, forbidden, notFound } from "../../errors";
+import { alreadyTaken, conflict, forbidden, notFound } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
@@ -25,7 +25,7 @@ export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
   // A USER learns nothing about other accounts, existing or not.
   requireAdmin(me);
   const target = isPlausibleUsername(username) && (await findByUsername(c.var.deps.db, username));
-  if (!target) throw notFound();
+  if (!target) throw notFound("user");
   return c.json(toPublicUser(target), 200);
 };
 
@@ -35,13 +35,13 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
   const { username } = c.req.valid("param");
   const { password, first_name, last_name, ...rest } = c.req.valid("json");
   const { db, hasher, clock } = c.var.deps;
-  if (!isPlausibleUsername(username)) throw notFound();
+  if (!isPlausibleUsername(username)) throw notFound("user");
 
   let passwordHash: string | undefined;
   if (password !== undefined) {
     // The policy needs the account's names; argon2 runs before any lock is held.
     const target = await findByUsername(db, username);
-    if (!target) throw notFound();
+    if (!target) throw notFound("user");
     assertAcceptablePassword(password, {
       username: rest.username ?? target.username,
       email: rest.email ?? target.email,
@@ -54,11 +54,11 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
     if (target.role === "ADMIN" && target.id !== me.id)
       throw forbidden("An ADMIN cannot modify another ADMIN.");
     if (demotesSelf && !anotherActiveAdmin)
-      throw new ApiError("CONFLICT", "The last active ADMIN cannot demote or deactivate itself.");
+      throw conflict("The last active ADMIN cannot demote or deactivate itself.");
     return { ...rest, firstName: first_name, lastName: last_name, passwordHash };
   });
-  if (updated === "missing") throw notFound();
-  if (updated === "taken") throw new ApiError("CONFLICT", "Username or email is already taken.");
+  if (updated === "missing") throw notFound("user");
+  if (updated === "taken") throw alreadyTaken();
   return c.json({ msg: "User details updated.", user: toPublicUser(updated) }, 200);
 };
 
@@ -69,9 +69,9 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
   if (isSelf(me, username)) throw forbidden("You cannot delete your own account here.");
   const { db } = c.var.deps;
   const target = isPlausibleUsername(username) && (await findByUsername(db, username));
-  if (!target) throw notFound();
+  if (!target) throw notFound("user");
   if (target.role !== "USER") throw forbidden("Only USER accounts can be deleted.");
   // Access tokens fail the account lookup from now on.
-  if (!(await deleteUserAccount(db, target.id))) throw notFound();
+  if (!(await deleteUserAccount(db, target.id))) throw notFound("user");
   return c.json({ msg: "User deleted." }, 200);
 };

@@ -3,8 +3,8 @@ import {
   bearerSecurity,
   bodyErrors,
   errorResponses,
-  jsonBody,
   jsonContent,
+  jsonContentRequired,
   MessageSchema,
 } from "../../lib/openapi";
 import {
@@ -54,7 +54,7 @@ export const getUser = createRoute({
   request: { params: usernameParam },
   responses: {
     200: jsonContent(UserSchema, "The account"),
-    ...errorResponses(401, 403, 404),
+    ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
   },
 });
 
@@ -64,13 +64,13 @@ export const updateUser = createRoute({
   tags,
   summary: "Update yourself or a USER (ADMIN only)",
   security: bearerSecurity,
-  request: { params: usernameParam, body: jsonBody(UpdateUserBody) },
+  request: { params: usernameParam, body: jsonContentRequired(UpdateUserBody) },
   responses: {
     200: jsonContent(
       z.object({ msg: z.string(), user: UserSchema }).openapi("UserUpdated"),
       "Updated",
     ),
-    ...errorResponses(...bodyErrors, 401, 403, 404, 409),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT"),
   },
 });
 
@@ -83,7 +83,7 @@ export const deleteUser = createRoute({
   request: { params: usernameParam },
   responses: {
     200: jsonContent(MessageSchema, "Deleted"),
-    ...errorResponses(401, 403, 404),
+    ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
   },
 });
 
