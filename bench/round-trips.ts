@@ -1,0 +1,172 @@
+import { createHash, randomBytes } from "node:crypto";
+import type postgres from "postgres";
+import { call, login } from "./api-client";
+import type { CountingProxy } from "./count-proxy";
+import { type Account, bulkAccount } from "./seed";
+import { median } from "./stats";
+
+/** One operation: `prepare` does its set-up (not counted) and returns the counted request. */
+type Operation = { name: string; prepare(): Promise<() => Promise<unknown>> };
+
+export type RoundTripContext = {
+  api: string;
+  sql: postgres.Sql;
+  proxy: CountingProxy;
+  admin: Account;
+  self: Account;
+  /** Bulk accounts this module may use up (log in, reset, delete), one per run. */
+  nextSpare(): Account;
+};
+
+/** Waits this long without traffic before and after a counted request (background work ends). */
+const QUIET_MS = 60;
+
+function operations(ctx: RoundTripContext): Operation[] {
+  const { api } = ctx;
+  let registered = 0;
+  const runId = Date.now().toString(36);
+  let adminToken: string | undefined;
+  let selfToken: string | undefined;
+  const asAdmin = async () => {
+    adminToken ??= (await login(api, ctx.admin)).access;
+    return adminToken;
+  };
+  return [
+    {
+      name: "register",
+      prepare: async () => {
+        const username = `rt_${runId}_${registered++}`;
+        return () =>
+          call(api, "POST", "/api/user/register", {
+            expect: 201,
+            body: {
+              username,
+              first_name: "Round",
+              last_name: "Trip",
+              email: `${username}@example.com`,
+              password: "a long bench password 42",
+            },
+          });
+      },
+    },
+    {
+      name: "login (success)",
+      prepare: async () => {
+        const a = ctx.nextSpare();
+        return () => login(api, a);
+      },
+    },
+    {
+      name: "login (wrong password)",
+      prepare: async () => {
+        const a = ctx.nextSpare();
+        const body = { username: a.username, password: "not the password" };
+        return () => call(api, "POST", "/api/user/login", { expect: 401, body });
+      },
+    },
+    {
+      name: "forget_password",
+      prepare: async () => {
+        const a = ctx.nextSpare();
+        const body = { username: a.username, email: a.email };
+        return () => call(api, "POST", "/api/user/forget_password", { body });
+      },
+    },
+    {
+      name: "reset_password",
+      prepare: async () => {
+        // Production never reveals reset tokens: plant one as the app stores it (SHA-256 only).
+        const a = ctx.nextSpare();
+        const token = randomBytes(32).toString("base64url");
+        const tokenHash = createHash("sha256").update(token).digest("hex");
+        await ctx.sql`
+          INSERT INTO password_reset_tokens (token_hash, user_id, expires_at, created_at)
+          SELECT ${tokenHash}, id, now() + interval '30 minutes', now()
+          FROM users WHERE username = ${a.username}`;
+        const body = { token, new_password: "another long bench password 7" };
+        return () => call(api, "POST", "/api/user/reset_password", { body });
+      },
+    },
+    {
+      name: "refresh",
+      prepare: async () => {
+        const { refresh } = await login(api, ctx.nextSpare());
+        return () => call(api, "POST", "/api/user/refresh", { body: { refresh_token: refresh } });
+      },
+    },
+    {
+      name: "logout",
+      prepare: async () => {
+        const { refresh } = await login(api, ctx.nextSpare());
+        return () => call(api, "POST", "/api/user/logout", { body: { refresh_token: refresh } });
+      },
+    },
+    {
+      name: "logout all",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        const options = { token: access, body: { all: true } };
+        return () => call(api, "POST", "/api/user/logout", options);
+      },
+    },
+    {
+      name: "GET self",
+      prepare: async () => {
+        selfToken ??= (await login(api, ctx.self)).access;
+        const token = selfToken;
+        return () => call(api, "GET", `/api/user/${ctx.self.username}`, { token });
+      },
+    },
+    {
+      name: "GET other (admin)",
+      prepare: async () => {
+        const token = await asAdmin();
+        const other = bulkAccount(1).username;
+        return () => call(api, "GET", `/api/user/${other}`, { token });
+      },
+    },
+    {
+      name: "PUT (admin)",
+      prepare: async () => {
+        const token = await asAdmin();
+        const path = `/api/user/${ctx.nextSpare().username}`;
+        return () => call(api, "PUT", path, { token, body: { first_name: "Updated" } });
+      },
+    },
+    {
+      name: "DELETE (admin)",
+      prepare: async () => {
+        const token = await asAdmin();
+        const path = `/api/user/${ctx.nextSpare().username}`;
+        return () => call(api, "DELETE", path, { token });
+      },
+    },
+    { name: "/ready", prepare: async () => () => call(api, "GET", "/ready") },
+  ];
+}
+
+/**
+ * Database round trips per operation: each operation runs alone (nothing else talks to the API),
+ * `warmups` times uncounted (connections opened, statements prepared), then `samples` times
+ * counted; the median is reported.
+ */
+export async function countRoundTrips(
+  ctx: RoundTripContext,
+  warmups: number,
+  samples: number,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const op of operations(ctx)) {
+    const seen: number[] = [];
+    for (let i = 0; i < warmups + samples; i++) {
+      const request = await op.prepare();
+      await ctx.proxy.quiet(QUIET_MS);
+      const before = ctx.proxy.roundTrips();
+      await request();
+      await ctx.proxy.quiet(QUIET_MS);
+      if (i >= warmups) seen.push(ctx.proxy.roundTrips() - before);
+    }
+    counts.set(op.name, median(seen));
+  }
+  return counts;
+}

@@ -1,0 +1,220 @@
+import type { RawRate } from "./argon2-rate";
+import type { LoadResult } from "./load";
+import type { MemoryResult } from "./memory";
+import type { BenchReport, Check, WorkloadRow } from "./report";
+import type { StartupResult } from "./startup";
+
+type Pair = { api: LoadResult; baseline: LoadResult };
+
+/** What the scenario measured, before it is judged against the targets. */
+export type Measured = {
+  w1: Pair;
+  w1at50: Pair;
+  w1b: Pair;
+  w2: LoadResult;
+  raw: RawRate;
+  w3: LoadResult;
+  w4: LoadResult;
+  memory: MemoryResult;
+  startup: StartupResult;
+  roundTrips: Map<string, number>;
+  big?: Pair & { users: number };
+};
+
+/** Round-trip targets by operation (issue 8); operations without one are reported only. */
+const ROUND_TRIP_TARGETS: Record<string, number> = {
+  "GET self": 1,
+  "login (success)": 3,
+  refresh: 2,
+};
+
+const row = (
+  workload: string,
+  connections: number,
+  r: LoadResult,
+  extra: Partial<WorkloadRow> = {},
+): WorkloadRow => ({
+  workload,
+  connections,
+  rps: r.rps,
+  p50: r.p50,
+  p99: r.p99,
+  failed: r.failed,
+  ratio: null,
+  ratioTo: null,
+  roundTrips: null,
+  target: "",
+  holds: null,
+  ...extra,
+});
+
+/** The API row of an A/B pair (ratio to the baseline, W1's target) and the baseline's row. */
+function versusBaseline(
+  name: string,
+  connections: number,
+  pair: Pair,
+  roundTrips: number | null,
+  withTarget: boolean,
+) {
+  const ratio = pair.api.rps / pair.baseline.rps;
+  const holds = ratio >= 0.7 && pair.api.p99 <= 2 * pair.baseline.p99 && (roundTrips ?? 0) <= 1;
+  return [
+    row(name, connections, pair.api, {
+      ratio,
+      ratioTo: "baseline",
+      roundTrips,
+      ...(withTarget
+        ? { target: "≥ 0.7 × baseline, p99 ≤ 2 × baseline's, 1 round trip", holds }
+        : {}),
+    }),
+    row(`baseline: ${name}`, connections, pair.baseline, { roundTrips: 1 }),
+  ];
+}
+
+export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"> {
+  const rt = (op: string) => m.roundTrips.get(op) ?? null;
+  const w2Ratio = m.w2.rps / m.raw.rate;
+  const w2Trips = rt("login (success)");
+  const workloads: WorkloadRow[] = [
+    ...versusBaseline("W1 self-read", 10, m.w1, rt("GET self"), true),
+    ...versusBaseline("W1 self-read", 50, m.w1at50, rt("GET self"), true),
+    ...versusBaseline("W1b admin reads another user", 10, m.w1b, rt("GET other (admin)"), false),
+    row("W2 login (48 accounts)", 8, m.w2, {
+      ratio: w2Ratio,
+      ratioTo: "raw argon2id",
+      roundTrips: w2Trips,
+      target: "≥ 0.8 × raw argon2id, ≤ 3 round trips",
+      holds: w2Ratio >= 0.8 && (w2Trips ?? 0) <= 3,
+    }),
+    {
+      ...row(`raw argon2id verify (best: ${m.raw.concurrency} at once)`, m.raw.concurrency, {
+        rps: m.raw.rate,
+        p50: m.raw.p50,
+        p99: m.raw.p99,
+        max: m.raw.p99,
+        ok: 0,
+        failed: 0,
+      }),
+    },
+    row("W3 register", 8, m.w3, {
+      ratio: m.w3.rps / m.raw.rate,
+      ratioTo: "raw argon2id",
+      roundTrips: rt("register"),
+    }),
+    row("W4 refresh (rotation)", 10, m.w4, {
+      roundTrips: rt("refresh"),
+      target: "≤ 2 round trips",
+      holds: (rt("refresh") ?? 0) <= 2,
+    }),
+    row("W2 login, 200 at once (memory run)", 200, m.memory.logins),
+  ];
+  if (m.big) {
+    const ratio = m.big.api.rps / m.w1.api.rps;
+    workloads.push(
+      row(`W1 self-read, ${m.big.users.toLocaleString("en-US")} users`, 10, m.big.api, {
+        ratio,
+        ratioTo: "W1 at 1,000 users",
+        roundTrips: rt("GET self"),
+        target: "within 10 % of W1 at 1,000 users",
+        holds: ratio >= 0.9,
+      }),
+      row(
+        `baseline: W1 self-read, ${m.big.users.toLocaleString("en-US")} users`,
+        10,
+        m.big.baseline,
+        { roundTrips: 1 },
+      ),
+    );
+  }
+
+  const roundTrips: Check[] = [...m.roundTrips].map(([name, value]) => {
+    const limit = ROUND_TRIP_TARGETS[name];
+    return {
+      name,
+      value,
+      unit: "",
+      target: limit === undefined ? "" : `≤ ${limit}`,
+      holds: limit === undefined ? null : value <= limit,
+    };
+  });
+  const s = m.startup;
+  const startup: Check[] = [
+    {
+      name: "Postgres",
+      value: s.postgresMs,
+      unit: "ms",
+      target: "< 1000 ms",
+      holds: s.postgresMs < 1000,
+    },
+    {
+      name: "existing embedded database",
+      value: s.embeddedExistingMs,
+      unit: "ms",
+      target: "< 1000 ms",
+      holds: s.embeddedExistingMs < 1000,
+    },
+    {
+      name: "fresh embedded database",
+      value: s.embeddedFreshMs,
+      unit: "ms",
+      target: "< 3000 ms",
+      holds: s.embeddedFreshMs < 3000,
+    },
+    {
+      name: "of which compiling (esbuild, in every start)",
+      value: s.buildMs,
+      unit: "ms",
+      target: "",
+      holds: null,
+    },
+  ];
+  const mem = m.memory;
+  const memory: Check[] = [
+    {
+      name: "idle RSS of the API process",
+      value: mem.idleRssMB,
+      unit: "MB",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "peak RSS (VmHWM) after 200 concurrent logins",
+      value: mem.lifetimePeakMB,
+      unit: "MB",
+      target: "< 300 MB",
+      holds: mem.lifetimePeakMB < 300,
+    },
+    {
+      name: "highest sampled RSS during them",
+      value: mem.sampledPeakMB,
+      unit: "MB",
+      target: "< 300 MB",
+      holds: mem.sampledPeakMB < 300,
+    },
+    {
+      name: "/health p99 during them",
+      value: mem.health.p99,
+      unit: "ms",
+      target: "≤ 50 ms",
+      holds: mem.health.p99 <= 50,
+    },
+    {
+      name: "/health max during them",
+      value: mem.health.max,
+      unit: "ms",
+      target: "≤ 50 ms",
+      holds: mem.health.max <= 50,
+    },
+  ];
+  return { workloads, roundTrips, startup, memory, notes: NOTES };
+}
+
+const NOTES = [
+  "req/s counts 2xx answers only; p50/p99 are over all answers; `failed` = non-2xx answers plus connection errors, summed over the rounds.",
+  "API and baseline (bench/baseline.ts: node:http, HS256 with node:crypto, one indexed postgres.js query for the account and its session, the same JSON) run as separate processes on the same Node and database and are measured alternately, A B A B; each figure is the median over the rounds. autocannon runs in the bench process on the same machine.",
+  "The API runs as `npm start` runs it (scripts/start.mjs: compiled by esbuild, one process), NODE_ENV=production, TRUST_PROXY=1, default rate limits: every POST carries its own X-Forwarded-For, so the per-IP limiter runs its query on every request but never refuses.",
+  "Raw argon2id: @node-rs/argon2 verify with the app's parameters (m=19456, t=2, p=1) in the bench process, best of 1, 2 and 4 at once; W3's ratio is informative (register hashes once, like a verify).",
+  "Round trips: a TCP proxy between a second API process and Postgres counts, per connection, each burst of client→server bytes that follows server→client bytes. Each operation runs alone, after warm-up runs, and waits for 60 ms of silence before and after (background work included); the median is reported. Queries sent together in one pipeline count once; queries on two connections at once count twice.",
+  "Start-up: from spawning `node scripts/start.mjs` (compile included) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
+  "Memory: VmRSS/VmHWM from /proc/<pid>/status of the API process; /health is probed one request at a time on its own connection during the 200 concurrent logins.",
+];

@@ -1,0 +1,177 @@
+import { randomBytes } from "node:crypto";
+import { login } from "./api-client";
+import { rawVerifyRate } from "./argon2-rate";
+import { type BenchDatabase, viaPort } from "./bench-database";
+import { startCountingProxy } from "./count-proxy";
+import { runLoad } from "./load";
+import { describeMachine } from "./machine";
+import { alternate, medianResult, repeat } from "./measure";
+import { measureMemory } from "./memory";
+import type { BenchOptions } from "./options";
+import { memoryOf, type ServerProcess, startApi, startBaseline } from "./processes";
+import type { BenchReport } from "./report";
+import { countRoundTrips } from "./round-trips";
+import { buildRows, type Measured } from "./rows";
+import {
+  bulkAccount,
+  countUsers,
+  promoteToAdmin,
+  seedBulkAccounts,
+  seedLoginAccounts,
+} from "./seed";
+import { measureStartup } from "./startup";
+import { sleep } from "./stats";
+import { loginRequests, readUser, refreshRequests, registerRequests } from "./workloads";
+
+/** Everything the bench measures, in order, on a migrated empty database. */
+export async function runScenario(
+  options: BenchOptions,
+  db: BenchDatabase,
+  log: (line: string) => void,
+): Promise<BenchReport> {
+  const { rounds, duration } = options;
+  log(`Seeding ${options.users} users (${options.loginAccounts} with their own argon2id hash)…`);
+  const accounts = await seedLoginAccounts(db.sql, options.loginAccounts);
+  const lastBulk = options.users - options.loginAccounts;
+  await seedBulkAccounts(db.sql, 1, lastBulk);
+  const [admin, self] = accounts as [(typeof accounts)[0], (typeof accounts)[0]];
+  await promoteToAdmin(db.sql, admin.username);
+  // The account the admin reads (W1b); never used up by the round-trip runs (they count from 2).
+  const other = bulkAccount(1);
+  let spare = 2;
+  const nextSpare = () => {
+    if (spare >= lastBulk) throw new Error("out of spare accounts: raise the user count");
+    return bulkAccount(spare++);
+  };
+
+  const secret = randomBytes(32).toString("base64url");
+  // TRUST_PROXY=1: each request names its own client address (X-Forwarded-For), so the per-IP
+  // limiter runs its query on every request and never refuses one.
+  const appEnv = { NODE_ENV: "production", JWT_SECRET_KEY: secret, TRUST_PROXY: "1" };
+
+  const servers: ServerProcess[] = [];
+  const target = new URL(db.url);
+  const proxy = await startCountingProxy({
+    host: target.hostname,
+    port: Number(target.port || 5432),
+  });
+  try {
+    log("Start-up times (Postgres, fresh and existing embedded database)…");
+    let started: ServerProcess | undefined;
+    const startup = await measureStartup(db.url, appEnv, rounds, async () => {
+      started = await startApi({ ...appEnv, DATABASE_URL: db.url });
+      servers.push(started);
+      return started.startupMs;
+    });
+    if (!started) throw new Error("the API did not start");
+    const api: ServerProcess = started;
+    // The baseline, and a second API whose database traffic goes through the counting proxy,
+    // start together: neither start is measured.
+    const [baseline, counted] = await Promise.all([
+      startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret }),
+      startApi({ ...appEnv, DATABASE_URL: viaPort(db.url, proxy.port) }),
+    ]);
+    servers.push(baseline, counted);
+    await sleep(500);
+    const idleRssMB = memoryOf(api.pid).rssMB;
+
+    const selfToken = (await login(api.url, self)).access;
+    const adminToken = (await login(api.url, admin)).access;
+    const read =
+      (server: ServerProcess, connections: number, who = self.username, token = selfToken) =>
+      () =>
+        runLoad({ url: server.url, connections, duration, requests: readUser(who, token) });
+    const readOther = (server: ServerProcess) => read(server, 10, other.username, adminToken);
+
+    log("Warm-up (not recorded)…");
+    await read(api, 10)();
+    await read(baseline, 10)();
+
+    log("W1 self-read, 10 and 50 connections, API and baseline alternately…");
+    const w1 = await alternate(rounds, read(api, 10), read(baseline, 10));
+    const w1at50 = await alternate(rounds, read(api, 50), read(baseline, 50));
+    log("W1b admin reads another user…");
+    const w1b = await alternate(rounds, readOther(api), readOther(baseline));
+
+    log("W2 login vs raw argon2id verify…");
+    const w2 = await alternate(
+      rounds,
+      () => runLoad({ url: api.url, connections: 8, duration, requests: loginRequests(accounts) }),
+      () => rawVerifyRate(Math.max(0.3, duration / 3)),
+    );
+    const raw = w2.b.reduce((best, r) => (r.rate > best.rate ? r : best));
+
+    log("W3 register…");
+    const runId = Date.now().toString(36);
+    let registerRun = 0;
+    const w3 = await repeat(rounds, () =>
+      runLoad({
+        url: api.url,
+        connections: 8,
+        duration,
+        requests: registerRequests(`r${runId}_${registerRun++}_`),
+      }),
+    );
+
+    log("W4 refresh (token rotation)…");
+    const w4 = await repeat(rounds, async () => {
+      // Fresh sessions each round: a token whose answer was cut off at the end of a run is consumed.
+      const tokens: string[] = [];
+      for (let i = 0; i < 20; i++)
+        tokens.push((await login(api.url, accounts[i % accounts.length] as typeof self)).refresh);
+      return runLoad({
+        url: api.url,
+        connections: 10,
+        duration,
+        requests: refreshRequests(tokens),
+      });
+    });
+
+    log("Memory and /health under 200 concurrent logins…");
+    const memory = await measureMemory(api, accounts, duration, idleRssMB);
+
+    log("Database round trips per operation (through a counting proxy)…");
+    const roundTrips = await countRoundTrips(
+      { api: counted.url, sql: db.sql, proxy, admin, self, nextSpare },
+      options.warmups,
+      options.samples,
+    );
+    await counted.stop();
+
+    let big: Measured["big"];
+    if (options.bigUsers > 0) {
+      const now = await countUsers(db.sql);
+      log(`Topping the table up from ${now} to ${options.bigUsers} users…`);
+      await seedBulkAccounts(db.sql, lastBulk + 1, lastBulk + options.bigUsers - now);
+      const result = await alternate(rounds, read(api, 10), read(baseline, 10));
+      big = { users: await countUsers(db.sql), api: result.a, baseline: medianResult(result.b) };
+    }
+
+    return {
+      machine: await describeMachine(db.sql),
+      settings: {
+        duration,
+        rounds,
+        smoke: options.smoke,
+        users: options.users,
+        bigUsers: options.bigUsers,
+      },
+      ...buildRows({
+        w1: { api: w1.a, baseline: medianResult(w1.b) },
+        w1at50: { api: w1at50.a, baseline: medianResult(w1at50.b) },
+        w1b: { api: w1b.a, baseline: medianResult(w1b.b) },
+        w2: w2.a,
+        raw,
+        w3,
+        w4,
+        memory,
+        startup,
+        roundTrips,
+        big,
+      }),
+    };
+  } finally {
+    for (const server of servers.reverse()) await server.stop();
+    await proxy.close();
+  }
+}

@@ -1,0 +1,74 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import type { BenchReport } from "../../bench/report";
+import { LOCAL_POSTGRES } from "../support/database";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+// `npm run bench -- --smoke` end to end, so the harness cannot rot. Only that it completes and
+// fills every row: its figures are meaningless at this size and are never asserted.
+describe("npm run bench -- --smoke", () => {
+  const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it("completes and reports every workload, operation, start-up and memory figure", async () => {
+    await promisify(execFile)(
+      "npm",
+      ["run", "--silent", "bench", "--", "--smoke", `--out=${out}`],
+      {
+        cwd: root,
+        // Its own database goes next to the suite's server (dropped at the end).
+        env: {
+          ...process.env,
+          BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES,
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const report: BenchReport = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
+
+    const workloads = report.workloads.map((w) => w.workload.replace(/ \(best: .*\)$/, ""));
+    expect(workloads).toEqual([
+      "W1 self-read",
+      "baseline: W1 self-read",
+      "W1 self-read",
+      "baseline: W1 self-read",
+      "W1b admin reads another user",
+      "baseline: W1b admin reads another user",
+      "W2 login (48 accounts)",
+      "raw argon2id verify",
+      "W3 register",
+      "W4 refresh (rotation)",
+      "W2 login, 200 at once (memory run)",
+    ]);
+    for (const w of report.workloads) {
+      for (const figure of [w.rps, w.p50, w.p99]) expect(figure, w.workload).toBeTypeOf("number");
+    }
+    expect(report.roundTrips.map((c) => c.name)).toEqual([
+      "register",
+      "login (success)",
+      "login (wrong password)",
+      "forget_password",
+      "reset_password",
+      "refresh",
+      "logout",
+      "logout all",
+      "GET self",
+      "GET other (admin)",
+      "PUT (admin)",
+      "DELETE (admin)",
+      "/ready",
+    ]);
+    expect(report.startup).toHaveLength(4);
+    expect(report.memory).toHaveLength(5);
+    for (const check of [...report.roundTrips, ...report.startup, ...report.memory]) {
+      expect(Number.isFinite(check.value), check.name).toBe(true);
+    }
+    expect(readFileSync(join(out, "latest.md"), "utf8")).toContain("| W1 self-read | 10 |");
+  }, 180_000);
+});
