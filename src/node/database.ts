@@ -9,6 +9,7 @@ import postgres from "postgres";
 import type { Database } from "../db/database";
 import * as schema from "../db/schema";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
+import { preparedByDefault } from "../lib/postgres-prepared";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -32,7 +33,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
     backoff: (retries) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
   });
-  const bounded = withDeadline(client, QUERY_DEADLINE_MS);
+  const bounded = withDeadline(preparedByDefault(client), QUERY_DEADLINE_MS);
   const db = drizzlePostgres(bounded, { schema });
   return {
     db,

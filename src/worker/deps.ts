@@ -8,6 +8,7 @@ import * as schema from "../db/schema";
 import { type Deps, systemClock } from "../deps";
 import { logBackgroundFailure } from "../lib/log-background";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
+import { preparedByDefault } from "../lib/postgres-prepared";
 import { mailerFor } from "../mail/from-config";
 import { wasmArgon2 } from "./argon2";
 
@@ -44,7 +45,7 @@ export function openRequestScope(
     connect_timeout: 3,
     onnotice: () => {},
   });
-  const bounded = withDeadline(client, QUERY_DEADLINE_MS);
+  const bounded = withDeadline(preparedByDefault(client), QUERY_DEADLINE_MS);
   const background: Promise<unknown>[] = [];
   const deps: Deps = {
     db: drizzle(bounded, { schema }),
