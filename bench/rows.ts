@@ -161,7 +161,7 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: s.embeddedFreshMs < 3000,
     },
     {
-      name: "of which compiling (esbuild, in every start)",
+      name: "compiling (esbuild; only a start after a source change pays it)",
       value: s.buildMs,
       unit: "ms",
       target: "",
@@ -212,9 +212,9 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
 const NOTES = [
   "req/s counts 2xx answers only; p50/p99 are over all answers; `failed` = non-2xx answers plus connection errors, summed over the rounds.",
   "API and baseline (bench/baseline.ts: node:http, HS256 with node:crypto, one indexed postgres.js query for the account and its session, the same JSON) run as separate processes on the same Node and database and are measured alternately, A B A B; each figure is the median over the rounds. autocannon runs in the bench process on the same machine.",
-  "The API runs as `npm start` runs it (scripts/start.mjs: compiled by esbuild, one process), NODE_ENV=production, TRUST_PROXY=1, default rate limits: every POST carries its own X-Forwarded-For, so the per-IP limiter runs its query on every request but never refuses.",
+  "The API runs as `npm start` runs it (scripts/start.mjs: the server compiled by esbuild, dependencies bundled, one process), NODE_ENV=production, TRUST_PROXY=1, default rate limits: every POST carries its own X-Forwarded-For, so the per-IP limiter runs its query on every request but never refuses.",
   "Raw argon2id: @node-rs/argon2 verify with the app's parameters (m=19456, t=2, p=1) in the bench process, best of 1, 2 and 4 at once; W3's ratio is informative (register hashes once, like a verify).",
   "Round trips: a TCP proxy between a second API process and Postgres counts, per connection, each burst of client→server bytes that follows server→client bytes. Each operation runs alone, after warm-up runs, and waits for 60 ms of silence before and after (background work included); the median is reported. Queries sent together in one pipeline count once; queries on two connections at once count twice.",
-  "Start-up: from spawning `node scripts/start.mjs` (compile included) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
+  "Start-up: from spawning `node scripts/start.mjs` (the bundle already current; a start after a source change adds the compile time above) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
   "Memory: VmRSS/VmHWM from /proc/<pid>/status of the API process; /health is probed one request at a time on its own connection during the 200 concurrent logins.",
 ];

@@ -1,6 +1,6 @@
 // Compiles the Node server (src/node.ts) to plain JavaScript, so `npm start` needs no TypeScript
 // loader at run time. Importable (scripts/start.mjs) and runnable (`npm run build`).
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -13,15 +13,25 @@ const root = fileURLToPath(new URL("..", import.meta.url));
  */
 export const SERVER_BUNDLE = `${root}dist/node/server.js`;
 
-/** Bundles src/node.ts to SERVER_BUNDLE (dependencies stay in node_modules); returns its path. */
+/**
+ * Bundles src/node.ts and its pure-JavaScript dependencies into SERVER_BUNDLE; returns its path.
+ * One file loads far faster than hundreds of package modules: on Node 24, importing drizzle-orm
+ * from node_modules alone took ~0.45 s and ~130 MB (every module re-reads its 180 KB
+ * package.json), against ~0.07 s on Node 20.
+ */
 export async function buildNode() {
   try {
     const result = await esbuild.build({
       entryPoints: [`${root}src/node.ts`],
       outfile: SERVER_BUNDLE,
       bundle: true,
-      // Packages are loaded from node_modules as usual: native argon2 and PGlite's wasm need it.
-      packages: "external",
+      // Loaded from node_modules at run time: native argon2 and PGlite's wasm find their files
+      // next to their own modules.
+      external: ["@node-rs/argon2", "@electric-sql/pglite"],
+      // Bundled CommonJS packages call require(); ESM output has none of its own.
+      banner: {
+        js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+      },
       platform: "node",
       format: "esm",
       target: "node22",
@@ -41,6 +51,21 @@ export async function buildNode() {
     await esbuild.stop();
   }
   return SERVER_BUNDLE;
+}
+
+/**
+ * Whether SERVER_BUNDLE is newer than everything it is built from (src/, the lockfile and this
+ * script), so a start can skip the ~0.2 s of compiling.
+ */
+export async function bundleIsCurrent() {
+  const built = await stat(SERVER_BUNDLE).catch(() => undefined);
+  if (!built) return false;
+  const sources = (await readdir(`${root}src`, { recursive: true })).map((f) => `${root}src/${f}`);
+  sources.push(`${root}package-lock.json`, fileURLToPath(import.meta.url));
+  for (const source of sources) {
+    if ((await stat(source)).mtimeMs > built.mtimeMs) return false;
+  }
+  return true;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

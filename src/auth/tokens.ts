@@ -1,16 +1,10 @@
-const encoder = new TextEncoder();
+import { createHash, randomBytes } from "node:crypto";
+
+// node:crypto (workerd has it under nodejs_compat) rather than WebCrypto: these run on the
+// calling thread, while WebCrypto's jobs queue on libuv's thread pool behind argon2.
 
 /** 32 bytes (256 bits) from the CSPRNG, base64url without padding. */
-export function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
+export const randomToken = () => randomBytes(32).toString("base64url");
 
 /** Hex SHA-256, how opaque tokens are stored: a database leak does not leak usable tokens. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const sha256Hex = (value: string) => createHash("sha256").update(value).digest("hex");

@@ -13,10 +13,10 @@ import {
 type SessionDeps = Pick<Deps, "db" | "config" | "clock">;
 
 /** A new refresh token: the value the client gets and what the store keeps of it. */
-async function newRefreshToken({ config }: SessionDeps, now: Date) {
+function newRefreshToken({ config }: SessionDeps, now: Date) {
   const value = randomToken();
   const expiresAt = new Date(now.getTime() + config.refreshTokenTtl * 1000);
-  const stored: NewRefreshToken = { tokenHash: await sha256Hex(value), expiresAt };
+  const stored: NewRefreshToken = { tokenHash: sha256Hex(value), expiresAt };
   return { value, stored };
 }
 
@@ -37,9 +37,9 @@ async function tokenPair(deps: SessionDeps, user: TokenHolder, sessionId: string
  * A session for a login: what the store writes when the login is settled, and the pair the
  * client gets once it has been.
  */
-export async function newSession(deps: SessionDeps, user: TokenHolder, now: Date) {
+export function newSession(deps: SessionDeps, user: TokenHolder, now: Date) {
   const id = crypto.randomUUID();
-  const refresh = await newRefreshToken(deps, now);
+  const refresh = newRefreshToken(deps, now);
   const stored: NewSession = { id, user, refresh: refresh.stored };
   return { stored, pair: () => tokenPair(deps, user, id, refresh.value) };
 }
@@ -51,10 +51,10 @@ export async function newSession(deps: SessionDeps, user: TokenHolder, now: Date
 export async function refreshSession(deps: SessionDeps, presented: string) {
   const { db, clock, config } = deps;
   const now = clock.now();
-  const next = await newRefreshToken(deps, now);
+  const next = newRefreshToken(deps, now);
   const rotated = await rotateRefreshToken(
     db,
-    await sha256Hex(presented),
+    sha256Hex(presented),
     next.stored,
     now,
     config.refreshReuseGrace,

@@ -46,7 +46,7 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
     if (lockedFor) throw lockedOut(lockedFor);
     throw invalidCredentials();
   }
-  const session = user.active ? await newSession(c.var.deps, user, now) : undefined;
+  const session = user.active ? newSession(c.var.deps, user, now) : undefined;
   const lockedFor = await recordSuccess(db, key, now, session?.stored);
   if (lockedFor) throw lockedOut(lockedFor);
   if (!session) throw forbidden("Your account is deactivated.");

@@ -21,7 +21,7 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
   if (!user) return c.json({ msg }, 200);
 
   const token = randomToken();
-  const issued = await issueResetToken(db, user.id, await sha256Hex(token), clock, {
+  const issued = await issueResetToken(db, user.id, sha256Hex(token), clock, {
     ttlSeconds: config.resetTokenTtl,
     intervalSeconds: config.resetEmailInterval,
   });
@@ -34,7 +34,7 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
 export const resetPassword: AppRouteHandler<routes.ResetPasswordRoute> = async (c) => {
   const body = c.req.valid("json");
   const { db, hasher, clock } = c.var.deps;
-  const tokenHash = await sha256Hex(body.token);
+  const tokenHash = sha256Hex(body.token);
   const now = clock.now();
   // Refuse unknown tokens before paying for argon2.
   const account = await findResetTokenHolder(db, tokenHash, now);

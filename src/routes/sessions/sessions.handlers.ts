@@ -19,6 +19,6 @@ export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
     await revokeEverySession(db, me.id, now);
   }
   // An unknown refresh token has no session to end: the answer is the same.
-  if (body.refresh_token) await revokeSessionOfToken(db, await sha256Hex(body.refresh_token), now);
+  if (body.refresh_token) await revokeSessionOfToken(db, sha256Hex(body.refresh_token), now);
   return c.json({ msg: "Logged out." }, 200);
 };
