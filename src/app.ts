@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { clientIp } from "./abuse/client-ip";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./deps";
@@ -9,6 +8,7 @@ import { notFound } from "./errors";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
 import { jsonBody } from "./middleware/json-body";
+import { securityHeaders } from "./middleware/security-headers";
 import { authRouter } from "./routes/auth/auth.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { systemRouter } from "./routes/system/system.index";
@@ -34,7 +34,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     c.set("clientIp", clientIp(deps.remoteAddress?.(c), forwardedFor, deps.config.trustProxy));
     await next();
   });
-  app.use(secureHeaders({ contentSecurityPolicy: undefined }));
+  app.use(securityHeaders);
   app.use((c, next) => corsFor(c.var.deps.config)?.(c, next) ?? next());
   app.use("/api/*", jsonBody);
 

@@ -1,8 +1,18 @@
+import { createMiddleware } from "hono/factory";
 import type { Config } from "../config";
+import type { AppEnv } from "../deps";
 import { serviceUnavailable } from "../errors";
 import type { PasswordHasher } from "./password";
 
 const busy = () => serviceUnavailable(1, "Too many password checks in progress, retry shortly.");
+
+const MAX_WAITING = 512;
+
+/** The routes that hash refuse at once, before any database work, while the cap's queue is full. */
+export const requireHashCapacity = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.deps.hasher.saturated?.()) throw busy();
+  await next();
+});
 
 /**
  * Caps argon2 work in flight (each hash holds ~19 MiB): at most HASH_CONCURRENCY run, the rest
@@ -18,7 +28,10 @@ export function limitHashing(
     concurrency: config.hashConcurrency,
     queueTimeoutMs: config.hashQueueTimeoutMs,
   };
-  const maxQueue = options.concurrency * 8;
+  // Waiting costs no argon2 memory, and a request that waits is one its client does not resend:
+  // refusing at once under a flood only made clients retry faster and starved the event loop.
+  // The bound only stops a pile of waiting requests from growing without end.
+  const maxQueue = MAX_WAITING;
   const waiting: Array<{ grant: () => void; timer: ReturnType<typeof setTimeout> }> = [];
   let running = 0;
 
@@ -62,5 +75,6 @@ export function limitHashing(
   return {
     hash: (password) => run(() => hasher.hash(password)),
     verify: (hash, password) => run(() => hasher.verify(hash, password)),
+    saturated: () => running >= options.concurrency && waiting.length >= maxQueue,
   };
 }

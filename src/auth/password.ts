@@ -2,6 +2,8 @@
 export type PasswordHasher = {
   hash(password: string): Promise<string>;
   verify(hash: string, password: string): Promise<boolean>;
+  /** True while a hash asked for now would be refused at once (see limitHashing). */
+  saturated?(): boolean;
 };
 
 /** argon2id parameters shared by every runtime (OWASP minimum: 19 MiB, 2 passes, 1 lane). */

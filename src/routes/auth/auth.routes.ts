@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { rateLimit } from "../../abuse/rate-limit";
+import { requireHashCapacity } from "../../auth/hash-limiter";
 import {
   bodyErrors,
   errorResponses,
@@ -31,7 +32,7 @@ export const register = createRoute({
   method: "post",
   path: "/api/user/register",
   tags,
-  middleware: [rateLimit("REGISTER")] as const,
+  middleware: [requireHashCapacity, rateLimit("REGISTER")] as const,
   summary: "Create an active USER account",
   request: { body: jsonContentRequired(RegisterBody) },
   responses: {
@@ -61,7 +62,7 @@ export const login = createRoute({
   method: "post",
   path: "/api/user/login",
   tags,
-  middleware: [rateLimit("LOGIN")] as const,
+  middleware: [requireHashCapacity, rateLimit("LOGIN")] as const,
   summary: "Exchange a username (or email) and password for an access token",
   request: { body: jsonContentRequired(LoginBody) },
   responses: {
@@ -101,7 +102,7 @@ export const resetPassword = createRoute({
   method: "post",
   path: "/api/user/reset_password",
   tags,
-  middleware: [rateLimit("RESET_PASSWORD")] as const,
+  middleware: [requireHashCapacity, rateLimit("RESET_PASSWORD")] as const,
   summary: "Set a new password with a reset token; revokes every earlier access token",
   request: { body: jsonContentRequired(ResetPasswordBody) },
   responses: {
