@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual, type webcrypto } from "node:crypto";
 import { sign } from "hono/jwt";
 import type { User } from "../db/schema";
 import type { Clock } from "../deps";
@@ -13,6 +13,18 @@ export type AccessClaims = {
   jti: string;
   /** The session (refresh-token family) the token belongs to; logging it out ends the token too. */
   sid?: string;
+};
+
+// hono/jwt imports a string secret as a WebCrypto key on every call; the key is imported once.
+const signingKeys = new Map<string, Promise<webcrypto.CryptoKey>>();
+const signingKey = (secret: string) => {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    const raw = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    signingKeys.set(secret, key);
+  }
+  return key;
 };
 
 /** Signs an HS256 access token carrying the account's current token version. */
@@ -34,7 +46,7 @@ export async function issueAccessToken(
     ...(sessionId ? { sid: sessionId } : {}),
   };
   return {
-    access_token: await sign(claims, secret, "HS256"),
+    access_token: await sign(claims, await signingKey(secret), "HS256"),
     token_type: "Bearer" as const,
     expires_in: ttl,
   };

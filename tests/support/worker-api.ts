@@ -108,16 +108,21 @@ export async function createWorkerApi(
  * fetch, sent again once when it failed on a reused connection that workerd had closed: workerd
  * closes a keep-alive connection after answering a request whose body it did not read (413), and
  * Node's fetch may already have picked that connection for the next request, which then never
- * reached the Worker. Streamed bodies cannot be sent twice and are not retried.
+ * reached the Worker. A streamed body is teed first, so its second copy can be sent again.
  */
 async function fetchOnce(url: URL, init: RequestInit): Promise<Response> {
+  let again = init;
+  if (init.body instanceof ReadableStream) {
+    const [first, second] = init.body.tee();
+    init = { ...init, body: first };
+    again = { ...init, body: second };
+  }
   try {
     return await fetch(url, init);
   } catch (error) {
     const code = (error as { cause?: { code?: string } }).cause?.code;
-    const resent = !(init.body instanceof ReadableStream);
-    if (!resent || (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET")) throw error;
-    return fetch(url, init);
+    if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw error;
+    return fetch(url, again);
   }
 }
 
