@@ -3,7 +3,6 @@
 import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -20,6 +19,8 @@ export const SERVER_BUNDLE = `${root}dist/node/server.js`;
  * package.json), against ~0.07 s on Node 20.
  */
 export async function buildNode() {
+  // Loaded only when a build is needed: a start with a current bundle skips it.
+  const esbuild = await import("esbuild");
   try {
     const result = await esbuild.build({
       entryPoints: [`${root}src/node.ts`],
