@@ -89,7 +89,7 @@ export async function rotateRefreshToken(
   };
 }
 
-export async function revokeSession(db: Database, sessionId: string, now: Date) {
+async function revokeSession(db: Database, sessionId: string, now: Date) {
   await db
     .update(sessions)
     .set({ revokedAt: now })

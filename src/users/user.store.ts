@@ -22,10 +22,6 @@ export async function findByEmail(db: Database, email: string): Promise<User | u
   return row;
 }
 
-/** Login accepts a username or an email; usernames cannot contain '@' so the two never collide. */
-export const findByLogin = (db: Database, login: string) =>
-  login.includes("@") ? findByEmail(db, login) : findByUsername(db, login);
-
 export async function findActiveByUsernameAndEmail(db: Database, username: string, email: string) {
   const [row] = await db
     .select()
