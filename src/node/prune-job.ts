@@ -1,6 +1,6 @@
 import { type PruneDeps, runPrune } from "../prune";
 
-/** The first run waits this long after start (or one interval when shorter), off the start-up path. */
+/** The first run comes this long after start (or one interval, when shorter): off start-up. */
 const FIRST_RUN_MAX_DELAY_MS = 5 * 60_000;
 
 /**
