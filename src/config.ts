@@ -79,6 +79,8 @@ const plainVars = {
     .max(64)
     .default(Math.min(64, Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 4))),
   HASH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
+  // Node: how often the process prunes stale rows (0: never). Workers: wrangler.toml's cron.
+  PRUNE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(3_600_000),
 };
 type PlainVar = keyof typeof plainVars;
 const plainNames = Object.keys(plainVars) as PlainVar[];

@@ -2,10 +2,12 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { loadConfigOrExit } from "./node/config";
 import { createNodeDeps } from "./node/deps";
+import { startPruneJob } from "./node/prune-job";
 
 const config = loadConfigOrExit(process.env);
 const { deps, database } = await createNodeDeps(config);
 const app = createApp(() => deps);
+const stopPruning = startPruneJob(deps);
 const where = database.kind === "pglite" ? `embedded PGlite in ${config.pgliteDir}` : "Postgres";
 
 const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
@@ -14,7 +16,9 @@ const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
 
 const shutdown = () => {
   server.close();
-  void database.close().finally(() => process.exit(0));
+  void stopPruning()
+    .then(() => database.close())
+    .finally(() => process.exit(0));
 };
 process.once("SIGINT", shutdown);
 process.once("SIGTERM", shutdown);

@@ -1,8 +1,12 @@
-import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts";
+import type {
+  ExecutionContext,
+  ScheduledController,
+} from "@cloudflare/workers-types/latest/index.ts";
 import { createApp } from "./app";
 import { type Config, ConfigError } from "./config";
 import type { Deps } from "./deps";
 import { internalError } from "./errors";
+import { runPrune } from "./prune";
 import { type WorkerEnv, workerConfig } from "./worker/config";
 import { openRequestScope } from "./worker/deps";
 
@@ -29,4 +33,18 @@ async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): P
   }
 }
 
-export default { fetch };
+/** The Cron Trigger (wrangler.toml): prunes stale rows, in a scope of its own like a request. */
+async function scheduled(_controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext) {
+  let config: Config;
+  try {
+    config = workerConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return;
+  }
+  const scope = openRequestScope(config, env.HYPERDRIVE?.connectionString ?? "", ctx);
+  ctx.waitUntil(runPrune(scope.deps).finally(() => scope.close()));
+}
+
+export default { fetch, scheduled };

@@ -1,6 +1,13 @@
 import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Config, RateLimitRule } from "../config";
-import { type Database, fromEpoch, selectRows, sqlTime } from "../db/database";
+import {
+  type Database,
+  deleteInBatches,
+  fromEpoch,
+  pruneCutoff,
+  selectRows,
+  sqlTime,
+} from "../db/database";
 import { loginThrottles, rateLimits, users } from "../db/schema";
 import { type NewSession, sessionStart } from "../sessions/session.store";
 import { emailIs, usernameIs } from "../users/user.store";
@@ -10,6 +17,8 @@ import { emailIs, usernameIs } from "../users/user.store";
 // rate-limit hit, readLogin, and recordSuccess or recordFailure.
 
 const MAX_LOCKOUT_SECONDS = 15 * 60;
+/** Failures further apart than this no longer count as consecutive. */
+const FAILURE_MEMORY_SECONDS = 24 * 60 * 60;
 
 /**
  * The throttle key of a login attempt: the name as typed (username or email, any case), for real
@@ -91,7 +100,8 @@ export async function recordFailure(
   now: Date,
 ): Promise<number> {
   const time = sqlTime(now);
-  const failures = sql`case when ${time} - t.updated_at > interval '1 day' then 1 else t.failures + 1 end`;
+  const memory = sql.raw(`interval '${FAILURE_MEMORY_SECONDS} seconds'`);
+  const failures = sql`case when ${time} - t.updated_at > ${memory} then 1 else t.failures + 1 end`;
   const lockUntil = (count: SQL) => sql`case when ${count} >= ${lockout.threshold}::int
     then ${time} + least(${lockout.baseSeconds}::float8 * power(2::float8, ${count} - ${lockout.threshold}::int),
       ${MAX_LOCKOUT_SECONDS}) * interval '1 second' end`;
@@ -140,4 +150,42 @@ export async function hitRateLimit(db: Database, key: string, rule: RateLimitRul
     .returning({ count: rateLimits.count });
   if (!row || row.count <= rule.count) return undefined;
   return (windowStart.getTime() + windowMs - now.getTime()) / 1000;
+}
+
+/**
+ * Deletes login throttles and rate-limit counters that can no longer matter, in batches:
+ * - a login name's row once its last failure is more than FAILURE_MEMORY_SECONDS old and any lock
+ *   it earned has ended: the next failure would count as the first anyway, and nothing is locked,
+ *   so the row means what no row means. (A login between readLogin and recordFailure finds it
+ *   gone as if a concurrent success had deleted it, which recordFailure already handles.)
+ * - a client's counter once its window has ended: the next hit starts a new window at 1 either
+ *   way. Rows do not say their window, so the longest configured window is waited for.
+ * Both wait PRUNE_GRACE_SECONDS more.
+ */
+export async function pruneThrottles(
+  db: Database,
+  now: Date,
+  longestWindowSeconds: number,
+  signal?: AbortSignal,
+) {
+  const loginThrottles = await deleteInBatches(
+    db,
+    (limit) => sql`delete from login_throttles where key in (
+        select key from login_throttles
+        where updated_at < ${pruneCutoff(now, FAILURE_MEMORY_SECONDS)}
+          and (locked_until is null or locked_until < ${pruneCutoff(now)})
+        limit ${limit} for update skip locked
+      )`,
+    signal,
+  );
+  const rateLimits = await deleteInBatches(
+    db,
+    (limit) => sql`delete from rate_limits where key in (
+        select key from rate_limits
+        where window_start < ${pruneCutoff(now, longestWindowSeconds)}
+        limit ${limit} for update skip locked
+      )`,
+    signal,
+  );
+  return { loginThrottles, rateLimits };
 }

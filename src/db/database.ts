@@ -64,3 +64,40 @@ export async function selectRows<T>(db: Database, query: SQL): Promise<T[]> {
 export const sqlTime = (time: Date) => sql`${time.toISOString()}::timestamptz`;
 export const fromEpoch = (seconds: number | null | undefined) =>
   seconds == null ? null : new Date(seconds * 1000);
+
+/** Rows one prune statement deletes at most: each batch is a short transaction of its own. */
+export const PRUNE_BATCH_SIZE = 1000;
+
+/**
+ * How long after a row stops mattering a prune still leaves it: room for requests in flight and
+ * for clocks of instances that disagree a little.
+ */
+export const PRUNE_GRACE_SECONDS = 300;
+
+/**
+ * Runs `remove(limit)` (a DELETE of at most `limit` rows, without RETURNING) until a batch comes
+ * back short or `signal` aborts, and returns how many rows went. Batches keep a large backlog from
+ * holding many locks in one long transaction; removes pick their rows `for update skip locked`,
+ * so they never wait for a request, and a row changed meanwhile is checked again before it goes.
+ */
+export async function deleteInBatches(
+  db: Database,
+  remove: (limit: number) => SQL,
+  signal?: AbortSignal,
+): Promise<number> {
+  let total = 0;
+  while (!signal?.aborted) {
+    const [row] = await selectRows<{ n: number }>(
+      db,
+      sql`with gone as (${remove(PRUNE_BATCH_SIZE)} returning 1) select count(*)::int as n from gone`,
+    );
+    const deleted = row?.n ?? 0;
+    total += deleted;
+    if (deleted < PRUNE_BATCH_SIZE) break;
+  }
+  return total;
+}
+
+/** `time` moved `seconds` (and the prune grace) into the past, as SQL. */
+export const pruneCutoff = (time: Date, seconds = 0) =>
+  sqlTime(new Date(time.getTime() - (seconds + PRUNE_GRACE_SECONDS) * 1000));

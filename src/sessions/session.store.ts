@@ -1,5 +1,5 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import { type Database, selectRows, sqlTime } from "../db/database";
+import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { refreshTokens, sessions, type User, users } from "../db/schema";
 import { bumpedTokenVersion } from "../users/user.store";
 
@@ -147,4 +147,55 @@ export async function findTokenHolder(db: Database, userId: number, sessionId: s
   if (!row) return undefined;
   const sessionLive = row.sessionId !== null && row.revokedAt === null;
   return { user: row.user, sessionLive };
+}
+
+// What pruneSessions deletes, and why that is safe. A session has ended when it was revoked
+// (logout, reuse of a consumed token) or its account's token version moved on (password, role,
+// activity or name change, logout everywhere); versions only grow, so nothing brings it back. A
+// session or refresh token that is gone gets the answers an ended one gets: 401 at refresh, 200 at
+// logout, 401 for an access token naming the session.
+// - A refresh token goes once its session has ended, or once it has expired and no access token
+//   issued with it can still be valid. Until then it stays, consumed or not: a consumed token's
+//   row is what turns its late reuse into revoking the whole session (rotateRefreshToken), so it
+//   is kept while that reuse could still rotate, that is until it expires; an expired token is a
+//   plain 401 with or without its row.
+// - A session goes once it has ended, or once none of its refresh tokens is left (they all went
+//   by the rule above) and no access token naming it can still be valid.
+// Every time carries PRUNE_GRACE_SECONDS more; ended sessions without a time (a version bump) go
+// at once, since every use of them is already refused.
+
+/** Deletes refresh tokens, then sessions, that can no longer matter (rules above), in batches. */
+export async function pruneSessions(
+  db: Database,
+  now: Date,
+  accessTokenTtl: number,
+  signal?: AbortSignal,
+) {
+  const expired = pruneCutoff(now);
+  // Access tokens are issued at login (the session's creation) and at each rotation (a token's).
+  const accessExpired = pruneCutoff(now, accessTokenTtl);
+  const ended = sql`(s.revoked_at < ${expired} or s.token_version <> u.token_version)`;
+  const refreshTokens = await deleteInBatches(
+    db,
+    (limit) => sql`delete from refresh_tokens where token_hash in (
+        select t.token_hash from refresh_tokens t
+        join sessions s on s.id = t.session_id
+        join users u on u.id = s.user_id
+        where (t.expires_at < ${expired} and t.created_at < ${accessExpired}) or ${ended}
+        limit ${limit} for update of t skip locked
+      )`,
+    signal,
+  );
+  const sessionsDeleted = await deleteInBatches(
+    db,
+    (limit) => sql`delete from sessions where id in (
+        select s.id from sessions s
+        join users u on u.id = s.user_id
+        where ${ended} or (s.created_at < ${accessExpired}
+          and not exists (select 1 from refresh_tokens t where t.session_id = s.id))
+        limit ${limit} for update of s skip locked
+      )`,
+    signal,
+  );
+  return { refreshTokens, sessions: sessionsDeleted };
 }

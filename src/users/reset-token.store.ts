@@ -1,5 +1,5 @@
-import { and, desc, eq, gt } from "drizzle-orm";
-import type { Database } from "../db/database";
+import { and, desc, eq, gt, sql } from "drizzle-orm";
+import { type Database, deleteInBatches, pruneCutoff } from "../db/database";
 import { passwordResetTokens, type User, users } from "../db/schema";
 import type { Clock } from "../deps";
 import { bumpedTokenVersion } from "./user.store";
@@ -84,4 +84,28 @@ export async function resetPasswordWithToken(
       .where(eq(users.id, row.userId));
     return true;
   });
+}
+
+/**
+ * Deletes reset tokens that can no longer matter, in batches. A used token is deleted when it is
+ * used and a voided one when its successor is issued, so what is left to prune has expired; it
+ * goes once it is also older than RESET_EMAIL_INTERVAL, because the newest token of an account
+ * dates its last mail (issueResetToken), plus PRUNE_GRACE_SECONDS for both.
+ */
+export async function pruneResetTokens(
+  db: Database,
+  now: Date,
+  emailIntervalSeconds: number,
+  signal?: AbortSignal,
+) {
+  return deleteInBatches(
+    db,
+    (limit) => sql`delete from password_reset_tokens where token_hash in (
+        select token_hash from password_reset_tokens
+        where expires_at < ${pruneCutoff(now)}
+          and created_at < ${pruneCutoff(now, emailIntervalSeconds)}
+        limit ${limit} for update skip locked
+      )`,
+    signal,
+  );
 }

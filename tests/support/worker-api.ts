@@ -15,7 +15,14 @@ const MAIL_WAIT_MAX_MS = 5_000;
 /** The part of Miniflare's API these tests use (loaded from wrangler's own dependency). */
 type MiniflareClass = new (
   options: Record<string, unknown>,
-) => { ready: Promise<URL>; dispose(): Promise<void> };
+) => {
+  ready: Promise<URL>;
+  dispose(): Promise<void>;
+  getWorker(): Promise<{ scheduled(options: { cron: string }): Promise<ScheduledResult> }>;
+};
+
+/** How workerd reports a scheduled event it ran (once its waitUntil work has settled). */
+export type ScheduledResult = { outcome: string; noRetry: boolean };
 
 /**
  * The deployable Worker bundle (built once per run by worker-bundle.ts) in a local workerd through
@@ -28,7 +35,13 @@ export async function createWorkerApi(
     /** Where the Worker's Hyperdrive binding points instead (a proxy in front of the database). */
     hyperdriveUrl?: (databaseUrl: string) => string;
   } = {},
-): Promise<ContractApi & { database: TestDatabase }> {
+): Promise<
+  ContractApi & {
+    database: TestDatabase;
+    /** Runs the Worker's scheduled handler, as a Cron Trigger would. */
+    scheduled(cron: string): Promise<ScheduledResult>;
+  }
+> {
   // workerd reaches Postgres over TCP: a server (TEST_DATABASE_URL or the local one), no PGlite.
   const database = await createTestDatabase({ needsServer: true });
   const databaseUrl = database.url as string;
@@ -95,6 +108,9 @@ export async function createWorkerApi(
     jwtSecret: TEST_JWT_SECRET,
     async mailsTo(address) {
       return (await settledMails()).filter((m) => m.to === address);
+    },
+    async scheduled(cron) {
+      return (await worker.getWorker()).scheduled({ cron });
     },
     async close() {
       await worker.dispose();

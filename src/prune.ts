@@ -1,0 +1,51 @@
+import { pruneThrottles } from "./abuse/throttle.store";
+import { pgErrorCode } from "./db/database";
+import type { Deps } from "./deps";
+import { pruneSessions } from "./sessions/session.store";
+import { pruneResetTokens } from "./users/reset-token.store";
+
+// Data lifecycle: the rows that can no longer matter, deleted by the periodic job on Node, the
+// Cron Trigger on Workers and `npm run db:prune`. The rules live with each table's store.
+
+/** How many rows of each kind a prune deleted. */
+export type PruneCounts = {
+  refreshTokens: number;
+  sessions: number;
+  resetTokens: number;
+  loginThrottles: number;
+  rateLimits: number;
+};
+
+export type PruneDeps = Pick<Deps, "db" | "config" | "clock">;
+
+/** Deletes every stale row, table by table in batches; `signal` stops it between batches. */
+export async function pruneStaleRows(
+  { db, config, clock }: PruneDeps,
+  signal?: AbortSignal,
+): Promise<PruneCounts> {
+  const now = clock.now();
+  const windows = Object.values(config.rateLimits).map((rule) => rule?.seconds ?? 0);
+  const sessions = await pruneSessions(db, now, config.accessTokenTtl, signal);
+  const resetTokens = await pruneResetTokens(db, now, config.resetEmailInterval, signal);
+  const throttles = await pruneThrottles(db, now, Math.max(0, ...windows), signal);
+  return { ...sessions, resetTokens, ...throttles };
+}
+
+/**
+ * A prune for a background job: its counts or its failure logged as one JSON line. It never
+ * rejects; the failure is logged by its innermost cause, since Drizzle's wrapper carries the query.
+ */
+export async function runPrune(deps: PruneDeps, signal?: AbortSignal) {
+  try {
+    const counts = await pruneStaleRows(deps, signal);
+    console.log(JSON.stringify({ level: "info", msg: "pruned stale rows", ...counts }));
+    return counts;
+  } catch (error) {
+    let inner = error;
+    while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
+    const e = inner instanceof Error ? inner : new Error(String(inner));
+    const entry = { error: e.name, code: pgErrorCode(error), message: e.message };
+    console.error(JSON.stringify({ level: "error", msg: "prune failed", ...entry }));
+    return undefined;
+  }
+}
