@@ -7,7 +7,9 @@ import type { AppEnv, Deps } from "./deps";
 import { notFound } from "./errors";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
+import { allowedMethods } from "./middleware/allowed-methods";
 import { jsonBody } from "./middleware/json-body";
+import { noStore } from "./middleware/no-store";
 import { securityHeaders } from "./middleware/security-headers";
 import { authRouter } from "./routes/auth/auth.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
@@ -36,6 +38,8 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
   });
   app.use(securityHeaders);
   app.use((c, next) => corsFor(c.var.deps.config)?.(c, next) ?? next());
+  app.use("/api/*", noStore);
+  app.use(allowedMethods(app));
   app.use("/api/*", jsonBody);
 
   app

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { weakSecretReason } from "./auth/secret-strength";
 import { randomToken } from "./auth/tokens";
 
 /** Raised when the environment is invalid; the message names the variable. */
@@ -112,6 +113,14 @@ function productionRules(vars: Vars, ctx: z.RefinementCtx<Vars>) {
   }
   if (!vars.JWT_SECRET_KEY) {
     refuse("JWT_SECRET_KEY", "required when NODE_ENV=production (at least 32 random characters)");
+    return;
+  }
+  const weakness = weakSecretReason(vars.JWT_SECRET_KEY);
+  if (weakness) {
+    refuse(
+      "JWT_SECRET_KEY",
+      `too weak for NODE_ENV=production: ${weakness}; use 32 random bytes, e.g. \`openssl rand -base64 32\``,
+    );
   }
 }
 

@@ -19,6 +19,7 @@ export const errorTable = {
   },
   FORBIDDEN: { status: 403, description: "Not allowed" },
   NOT_FOUND: { status: 404, description: "No such account" },
+  METHOD_NOT_ALLOWED: { status: 405, description: "A known path, another method (see Allow)" },
   CONFLICT: {
     status: 409,
     description: "Conflicts with existing data (a taken username or email, the last active ADMIN)",
@@ -91,6 +92,12 @@ export const notFound = (noun?: string) =>
     "NOT_FOUND",
     noun ? `${noun[0]?.toUpperCase()}${noun.slice(1)} not found.` : "Not found.",
   );
+
+/** 405 with the methods the path does answer. */
+export const methodNotAllowed = (allowed: string[]) =>
+  new ApiError("METHOD_NOT_ALLOWED", "Method not allowed.", {
+    headers: { Allow: allowed.join(", ") },
+  });
 
 export const conflict = (message: string) => new ApiError("CONFLICT", message);
 

@@ -1,4 +1,4 @@
-import { eq, inArray, type SQL, sql } from "drizzle-orm";
+import { eq, or, type SQL, sql } from "drizzle-orm";
 import type { Config, RateLimitRule } from "../config";
 import {
   type Database,
@@ -21,12 +21,15 @@ const MAX_LOCKOUT_SECONDS = 15 * 60;
 const FAILURE_MEMORY_SECONDS = 24 * 60 * 60;
 
 /**
- * The throttle key of a login attempt: the name as typed (username or email, any case), for real
- * and unknown names alike. Keying real accounts by id would leak which email belongs to which
- * username (fail on the username, then see which email is already locked); the price is that an
- * account's username and email are throttled separately.
+ * The throttle key of a login name (username or email), for real and unknown names alike: the
+ * name through the same lower() as the account lookup (usernameIs, emailIs), computed by the
+ * database, so every spelling that finds an account shares its counter. JavaScript's
+ * toLowerCase() is not that function ('İ' becomes 'i̇' there, 'i' in Postgres, and lower() follows
+ * the database's locale), and each 'i' in a name would double its guesses per lockout. Keying
+ * real accounts by id would leak which email belongs to which username (fail on the username,
+ * then see which email is already locked); the price is that the two are throttled separately.
  */
-export const throttleKey = (login: string) => `login:${login.toLowerCase()}`;
+export const throttleKey = (login: string) => sql<string>`'login:' || lower(${login})`;
 
 const secondsUntil = (lockedUntil: Date | null | undefined, now: Date) =>
   lockedUntil && lockedUntil > now ? (lockedUntil.getTime() - now.getTime()) / 1000 : 0;
@@ -38,7 +41,8 @@ type LockRow = { locked_until: number | null };
  * locked for, and the account (a username or, with '@', an email). It also makes sure the name's
  * throttle row exists, so that concurrent failures all find a row to lock and none is lost.
  */
-export async function readLogin(db: Database, key: string, login: string, now: Date) {
+export async function readLogin(db: Database, login: string, now: Date) {
+  const key = throttleKey(login);
   const ensured = db
     .$with("ensured")
     .as(
@@ -66,10 +70,11 @@ export async function readLogin(db: Database, key: string, login: string, now: D
  */
 export async function recordSuccess(
   db: Database,
-  key: string,
+  login: string,
   now: Date,
   session: NewSession | undefined,
 ): Promise<number> {
+  const key = throttleKey(login);
   const start = session ? sql`, ${sessionStart(session, sql`allowed`, now)}` : sql``;
   const [row] = await selectRows<LockRow>(
     db,
@@ -95,10 +100,11 @@ export async function recordSuccess(
  */
 export async function recordFailure(
   db: Database,
-  key: string,
+  login: string,
   lockout: Config["lockout"],
   now: Date,
 ): Promise<number> {
+  const key = throttleKey(login);
   const time = sqlTime(now);
   const memory = sql.raw(`interval '${FAILURE_MEMORY_SECONDS} seconds'`);
   const failures = sql`case when ${time} - t.updated_at > ${memory} then 1 else t.failures + 1 end`;
@@ -126,8 +132,14 @@ export async function recordFailure(
 
 /** A password reset lifts the lockout of every name the account logs in with. */
 export async function clearFailures(db: Database, account: { username: string; email: string }) {
-  const keys = [throttleKey(account.username), throttleKey(account.email)];
-  await db.delete(loginThrottles).where(inArray(loginThrottles.key, keys));
+  await db
+    .delete(loginThrottles)
+    .where(
+      or(
+        eq(loginThrottles.key, throttleKey(account.username)),
+        eq(loginThrottles.key, throttleKey(account.email)),
+      ),
+    );
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Hook } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../deps";
-import { ApiError } from "../errors";
+import { ApiError, type ErrorDetail } from "../errors";
 
 /** Turns a zod failure into the contract's 400 with one {path, message} per problem. */
 export function validationError(error: ZodError): ApiError {
@@ -21,3 +21,32 @@ export function validationError(error: ZodError): ApiError {
 export const defaultHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (!result.success) throw validationError(result.error);
 };
+
+/** NUL (Postgres text cannot hold it: error 22021) and lone UTF-16 surrogates (not Unicode). */
+const INVALID_TEXT = /[\0\p{Cs}]/u;
+
+/**
+ * Refuses a parsed JSON body with a NUL or a lone surrogate in any string or field name, at any
+ * depth, so no field can miss the rule. Iterative: a 64 KiB body can nest 30,000 levels deep.
+ */
+export function assertValidText(body: unknown) {
+  const details: ErrorDetail[] = [];
+  const report = (path: string[]) =>
+    details.push({
+      path: path.join(".") || "(body)",
+      message: "must be valid Unicode text without NUL characters",
+    });
+  const pending: [unknown, string[]][] = [[body, []]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value === "string") {
+      if (INVALID_TEXT.test(value)) report(path);
+    } else if (typeof value === "object" && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (INVALID_TEXT.test(key)) report([...path, key]);
+        else pending.push([item, [...path, key]]);
+      }
+    }
+  }
+  if (details.length > 0) throw new ApiError("VALIDATION_ERROR", "Invalid request.", { details });
+}

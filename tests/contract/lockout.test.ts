@@ -197,3 +197,71 @@ describe("an unknown username is throttled exactly like a real account", () => {
     await expectLockedFor(await login(api, "GHOST.MAIL@example.com", "wrong"), 60);
   });
 });
+
+describe("every spelling that logs in to an account shares its lockout", () => {
+  // Postgres lower('İ') (U+0130) is 'i', the account lookup's own folding; JavaScript's
+  // 'İ'.toLowerCase() is 'i̇' (two code points). Keyed by the latter, each 'i' in a name doubled
+  // the guesses allowed per lockout.
+  const DOTTED_I = "\u0130";
+  let counter = 0;
+  /** An account named kiwi<digits> and spellings of its name that find it. */
+  async function kiwi() {
+    counter++;
+    const name = `kiwi${counter}${Math.floor(Math.random() * 1e6)}`;
+    const user = await api.createUser({ name });
+    const dotted = (at: number[]) =>
+      [...name].map((ch, i) => (at.includes(i) ? DOTTED_I : ch)).join("");
+    return {
+      user,
+      spellings: [name, name.toUpperCase(), dotted([1]), dotted([3]), dotted([1, 3])],
+    };
+  }
+
+  it("each spelling logs in to the account (the lookup folds İ to i)", async () => {
+    const { user, spellings } = await kiwi();
+    for (const spelling of spellings) {
+      expect((await login(api, spelling, user.password)).status, spelling).toBe(200);
+    }
+  });
+
+  it("after five failures as kiwi, the right password typed as kİwi, KIWI or kİwİ gets 429", async () => {
+    const { user, spellings } = await kiwi();
+    const { id } = await rowOf(api, user.username);
+    await failLogins(user.username, THRESHOLD);
+    for (const spelling of spellings) {
+      await expectLockedFor(await login(api, spelling, user.password), 60);
+    }
+    expect(await sessionsOfUser(api, id)).toEqual([]);
+  });
+
+  it("failures spread over the spellings add up to one lockout", async () => {
+    const { user, spellings } = await kiwi();
+    for (const spelling of spellings) await failLogins(spelling, 1);
+    await expectLockedFor(await login(api, user.username, user.password), 60);
+    await expectLockedFor(await login(api, spellings[4] as string, user.password), 60);
+  });
+
+  it("an email spelled with İ counts against the email's lockout", async () => {
+    const { user } = await kiwi();
+    await failLogins(user.email.replace("i", DOTTED_I), THRESHOLD);
+    await expectLockedFor(await login(api, user.email, user.password), 60);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+  });
+
+  it("a password reset lifts the lock earned through any spelling", async () => {
+    const { user, spellings } = await kiwi();
+    await failLogins(spellings[4] as string, THRESHOLD);
+    await expectLockedFor(await login(api, spellings[4] as string, user.password), 60);
+    const token = await requestResetToken(api, user);
+    expect((await resetPassword(api, token, "a fresh kiwi password")).status).toBe(200);
+    expect((await login(api, spellings[4] as string, "a fresh kiwi password")).status).toBe(200);
+  });
+
+  it("an unknown name is throttled across its spellings exactly like a real one", async () => {
+    const unknown = `zizi${Math.floor(Math.random() * 1e6)}`;
+    await failLogins(unknown, 2);
+    await failLogins(unknown.replace("i", DOTTED_I), 2);
+    await failLogins(unknown.replaceAll("i", DOTTED_I), 1);
+    await expectLockedFor(await login(api, unknown, "wrong"), 60);
+  });
+});

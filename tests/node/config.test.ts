@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { estimatedEntropyBits, isRepeatedBlock } from "../../src/auth/secret-strength";
 import { ConfigError, envSchema, loadConfig, rateLimitedRoutes } from "../../src/config";
 
-const KEY = "k".repeat(32);
+// 32 random bytes, base64url: strong enough for production.
+const KEY = "TEIzp3EvIE5B1xRo3oqYh014XjjFKkH-aXw6UL7nkis";
 const variables = Object.keys(envSchema.shape);
 /** The variables the Config regroups or renames instead of keeping their own field. */
 const grouped = ["JWT_SECRET_KEY", "LOGIN_LOCKOUT_THRESHOLD", "LOGIN_LOCKOUT_BASE"];
@@ -93,5 +96,70 @@ describe("loadConfig", () => {
     for (const name of ["JWT_SECRET_KEY", "PORT", "RATE_LIMIT_LOGIN"]) {
       expect(message).toMatch(new RegExp(`^ {2}${name}: `, "m"));
     }
+  });
+});
+
+describe("in production, a JWT_SECRET_KEY with low entropy is refused", () => {
+  const production = (key: string) => problem({ NODE_ENV: "production", JWT_SECRET_KEY: key });
+
+  it.each([
+    ["32 × a", "a".repeat(32)],
+    ["64 × k", "k".repeat(64)],
+    ["ab × 16", "ab".repeat(16)],
+    ["abcd × 8", "abcd".repeat(8)],
+    ["four letters in runs", "aaaaaaaabbbbbbbbccccccccdddddddd"],
+    ["a hex alphabet written twice", "0123456789abcdef".repeat(2)],
+    ["a word repeated", "password1".repeat(4)],
+    ["a block repeated with a partial tail", "s3cr3t-k3y!".repeat(3).slice(0, 32)],
+    [
+      "64 random binary digits (64 bits)",
+      "0110100111010010001011101001011100100101101001110101101001011010",
+    ],
+  ])("%s: a ConfigError naming JWT_SECRET_KEY, never quoting it", (_label, key) => {
+    const message = production(key);
+    expect(message).toMatch(
+      /^ {2}JWT_SECRET_KEY: too weak for NODE_ENV=production: .+; use 32 random bytes/m,
+    );
+    expect(message).not.toContain(key);
+  });
+
+  it("says why: a repeated block, or the estimated bits against the 80 required", () => {
+    expect(production("password1".repeat(4))).toContain(": a short block repeated;");
+    expect(production("aaaaaaaabbbbbbbbccccccccdddddddd")).toContain(
+      ": an estimated 64 bits of entropy, at least 80 required (too few distinct characters);",
+    );
+  });
+
+  it("outside production the same keys are accepted (development may use anything of 32+)", () => {
+    for (const env of ["development", "test"]) {
+      expect(problem({ NODE_ENV: env, JWT_SECRET_KEY: "a".repeat(32) })).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ["32 random bytes as base64url (43 characters)", () => randomBytes(32).toString("base64url")],
+    ["32 random bytes as base64 (44 characters)", () => randomBytes(32).toString("base64")],
+    ["32 random bytes as hex (64 characters)", () => randomBytes(32).toString("hex")],
+    ["16 random bytes as hex (32 characters)", () => randomBytes(16).toString("hex")],
+    ["24 random bytes as base64url (32 characters)", () => randomBytes(24).toString("base64url")],
+  ])("accepts every one of 200 keys made of %s", (_label, generate) => {
+    for (let i = 0; i < 200; i++) expect(production(generate())).toBeUndefined();
+  });
+
+  it("estimates bits as length × the Shannon entropy of the key's own characters", () => {
+    expect(estimatedEntropyBits("a".repeat(32))).toBe(0);
+    expect(estimatedEntropyBits("ab".repeat(16))).toBe(32);
+    expect(estimatedEntropyBits("abcdefghijklmnopqrstuvwxyz012345")).toBe(160);
+    // Code points, not UTF-16 units: 32 distinct emoji are 32 symbols of 5 bits.
+    const emoji = Array.from({ length: 32 }, (_, i) => String.fromCodePoint(0x1f600 + i)).join("");
+    expect(estimatedEntropyBits(emoji)).toBe(160);
+  });
+
+  it("finds a repeated block only when the key is that block written out twice or more", () => {
+    expect(isRepeatedBlock("abcabcab")).toBe(true);
+    expect(isRepeatedBlock("abcabc")).toBe(true);
+    expect(isRepeatedBlock("abcab")).toBe(false);
+    expect(isRepeatedBlock(KEY)).toBe(false);
+    expect(isRepeatedBlock("")).toBe(false);
   });
 });

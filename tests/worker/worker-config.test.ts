@@ -53,6 +53,14 @@ describe("the Worker's bindings are validated at the entry", () => {
     expect(problem(env)).toMatch(/EXPOSE_RESET_TOKEN/);
   });
 
+  it("refuses a low-entropy JWT_SECRET_KEY in production, as on Node, but not in development", () => {
+    const weak = { HYPERDRIVE, JWT_SECRET_KEY: "a".repeat(32) };
+    expect(problem({ ...weak, NODE_ENV: "production" })).toMatch(
+      /^ {2}JWT_SECRET_KEY: too weak for NODE_ENV=production: /m,
+    );
+    expect(problem({ ...weak, NODE_ENV: "development" })).toBeUndefined();
+  });
+
   it("ignores TRUST_PROXY: the client address is CF-Connecting-IP, never X-Forwarded-For", () => {
     const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, TRUST_PROXY: "2" };
     expect(workerConfig(env).trustProxy).toBe(0);

@@ -1,4 +1,4 @@
-import { readLogin, recordFailure, recordSuccess, throttleKey } from "../../abuse/throttle.store";
+import { readLogin, recordFailure, recordSuccess } from "../../abuse/throttle.store";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
@@ -33,21 +33,20 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const { username, password } = c.req.valid("json");
   const { db, hasher, clock, config } = c.var.deps;
   const now = clock.now();
-  // Keyed by the name as typed, known or not, so 429s reveal nothing about accounts.
-  const key = throttleKey(username);
-  const { lockedForSeconds, user } = await readLogin(db, key, username, now);
+  // Throttled by the name, known or not, so 429s reveal nothing about accounts.
+  const { lockedForSeconds, user } = await readLogin(db, username, now);
   if (lockedForSeconds) throw lockedOut(lockedForSeconds);
 
   // Unknown users are verified against a dummy hash: same answer, similar time.
   const ok = await verifyPassword(hasher, user?.passwordHash, password);
   // Concurrent attempts may have locked the name meanwhile: then this answer is withheld too.
   if (!user || !ok) {
-    const lockedFor = await recordFailure(db, key, config.lockout, now);
+    const lockedFor = await recordFailure(db, username, config.lockout, now);
     if (lockedFor) throw lockedOut(lockedFor);
     throw invalidCredentials();
   }
   const session = user.active ? newSession(c.var.deps, user, now) : undefined;
-  const lockedFor = await recordSuccess(db, key, now, session?.stored);
+  const lockedFor = await recordSuccess(db, username, now, session?.stored);
   if (lockedFor) throw lockedOut(lockedFor);
   if (!session) throw forbidden("Your account is deactivated.");
   return c.json(await session.pair(), 200);
