@@ -53,16 +53,22 @@ const knownName = fc.oneof(
 const hints: Hints = (property) => {
   switch (property) {
     case "username":
-      return fc.oneof(knownName, fc.constant(new Known("self", "email")));
+      return { weight: 1, arbitrary: fc.oneof(knownName, fc.constant(new Known("self", "email"))) };
     case "email":
-      return fc.constantFrom(new Known("self", "email"), new Known("self", "email", 0, true));
+      return {
+        weight: 1,
+        arbitrary: fc.constantFrom(new Known("self", "email"), new Known("self", "email", 0, true)),
+      };
     case "password":
     case "current_password":
-      return fc.constant(new Known("self", "password"));
+      return { weight: 2, arbitrary: fc.constant(new Known("self", "password")) };
     case "refresh_token":
-      return fc.nat().map((i) => new Known("refresh_token", "username", i));
+      return {
+        weight: 3,
+        arbitrary: fc.nat().map((i) => new Known("refresh_token", "username", i)),
+      };
     case "token":
-      return fc.nat().map((i) => new Known("reset_token", "username", i));
+      return { weight: 3, arbitrary: fc.nat().map((i) => new Known("reset_token", "username", i)) };
   }
 };
 
