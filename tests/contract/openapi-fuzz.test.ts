@@ -2,11 +2,12 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { rateLimitedRoutes } from "../../src/config";
 import { startApi } from "../support/contract-api";
-import { type FuzzRequest, initOf, pathOf, requestsFor } from "../support/fuzz-requests";
+import { type Answer, problemsWith } from "../support/fuzz-oracle";
+import { type FuzzRequest, requestsFor } from "../support/fuzz-requests";
+import { initOf, pathOf } from "../support/fuzz-send";
 import { fuzzWorld } from "../support/fuzz-world";
 import {
   type DocumentedOperation,
-  documentedResponse,
   type OpenApiDocument,
   operationsOf,
   responseValidator,
@@ -40,8 +41,6 @@ const operations = operationsOf(doc);
 const validate = responseValidator(doc);
 const world = await fuzzWorld(api);
 
-type Answer = { res: Response; body: unknown; sent: unknown; bodiless: boolean };
-
 /**
  * KNOWN bugs of issue 9 being fixed on another branch: their answers are counted, not failed.
  * Delete this list when those fixes are merged.
@@ -70,43 +69,6 @@ const knownUntilMerged: {
 ];
 const knownHits = new Map<string, number>();
 
-/** What is wrong with an answer, by the document and the contract's conventions. */
-function problemsWith(op: DocumentedOperation, { res, body, bodiless }: Answer) {
-  const problems: string[] = [];
-  const { status } = res;
-  const code = (body as { code?: string } | undefined)?.code;
-  if (status >= 500 && !(status === 503 && code === "SERVICE_UNAVAILABLE")) {
-    problems.push(`${status} is a server error`);
-  }
-  const documented = documentedResponse(op.operation, status);
-  if (!documented) {
-    problems.push(
-      `${status} is not documented (${Object.keys(op.operation.responses).join(", ")})`,
-    );
-    return problems;
-  }
-  if (!/^application\/json\b/.test(res.headers.get("content-type") ?? "")) {
-    problems.push(`Content-Type ${res.headers.get("content-type")} is not JSON`);
-  } else {
-    problems.push(...validate(op.operation, status, body));
-  }
-  // Error responses list their codes in their description ("CODE: meaning; …").
-  const codes = [...documented.description.matchAll(/\b([A-Z][A-Z_]+):/g)].map((m) => m[1]);
-  if (status >= 400 && codes.length > 0 && !codes.includes(code)) {
-    problems.push(`code ${code} is not among ${status}'s documented codes ${codes.join(", ")}`);
-  }
-  if (!op.body && bodiless && (status === 415 || code === "INVALID_JSON")) {
-    problems.push("a request without a body was refused for its Content-Type");
-  }
-  if (status === 401 && !/^Bearer\b/i.test(res.headers.get("www-authenticate") ?? "")) {
-    problems.push("401 without WWW-Authenticate: Bearer");
-  }
-  if ((status === 429 || status === 503) && !/^\d+$/.test(res.headers.get("retry-after") ?? "")) {
-    problems.push(`${status} without Retry-After`);
-  }
-  return problems;
-}
-
 const seen = new Map<string, Map<number, number>>();
 const short = (v: unknown) => {
   const s = typeof v === "string" ? v : (JSON.stringify(v) ?? "");
@@ -133,7 +95,7 @@ async function check(op: DocumentedOperation, req: FuzzRequest) {
   world.harvest(sent, res.status, body);
 
   const answer = { res, body, sent, bodiless: init.body === undefined };
-  const problems = problemsWith(op, answer);
+  const problems = problemsWith(op, answer, validate);
   if (problems.length === 0) return answer;
   const known = knownUntilMerged.find((k) => k.matches(op, req, answer));
   if (known) {
@@ -155,8 +117,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31)
 const runsPerOperation = Math.max(10, Math.round(RUNS / operations.length));
 
 describe("fuzzing every operation of /openapi.json", () => {
-  it("finds operations to fuzz", () => {
-    if (operations.length < 5) throw new Error(`only ${operations.length} operations`);
+  it("finds the operations to fuzz in the document", () => {
+    expect(operations.map((op) => op.id)).toEqual(expect.arrayContaining(["login", "getUser"]));
   });
 
   it.each(operations.map((op, i) => [op.id, op, i] as const))(
