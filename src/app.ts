@@ -61,6 +61,8 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
       description:
         "Registration, login with JWTs, password reset by email, and USER/ADMIN administration.",
     },
+    // Relative: the API answers wherever it is served from.
+    servers: [{ url: "/", description: "This server" }],
   });
 
   app.notFound((c) => errorHandler(notFound(), c));

@@ -48,4 +48,17 @@ export const bodyErrors = [
   "UNSUPPORTED_MEDIA_TYPE",
 ] as const satisfies ErrorCode[];
 
+/**
+ * The errors of a route that takes no body when a request sends one anyway: it is still checked
+ * like any other body (DELETE may carry one; a Request cannot send one with GET).
+ */
+export const strayBodyErrors = [
+  "INVALID_JSON",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+] as const satisfies ErrorCode[];
+
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** Said explicitly, so a reader (and a linter) knows the route is public on purpose. */
+export const noSecurity = [];

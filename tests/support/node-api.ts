@@ -59,6 +59,7 @@ export async function createTestApi(options: TestApiOptions = {}) {
     hasher,
     fastHasher,
     ...client,
+    unchecked: async (path: string, init?: RequestInit) => app.request(path, init),
     jwtSecret: config.jwtSecret,
     /** Waits for background work (mail) the requests started. */
     settle: () => Promise.allSettled(pending.splice(0)),

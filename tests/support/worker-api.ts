@@ -103,6 +103,7 @@ export async function createWorkerApi(
 
   return {
     ...client,
+    unchecked: (path, init) => fetchOnce(new URL(path, base), { redirect: "manual", ...init }),
     db: database.db,
     database,
     jwtSecret: TEST_JWT_SECRET,

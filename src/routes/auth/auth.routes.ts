@@ -7,6 +7,7 @@ import {
   jsonContent,
   jsonContentRequired,
   MessageSchema,
+  noSecurity,
 } from "../../lib/openapi";
 import {
   emailField,
@@ -31,7 +32,9 @@ export const RegisterBody = z
 export const register = createRoute({
   method: "post",
   path: "/api/user/register",
+  operationId: "register",
   tags,
+  security: noSecurity,
   middleware: [requireHashCapacity, rateLimit("REGISTER")] as const,
   summary: "Create an active USER account",
   request: { body: jsonContentRequired(RegisterBody) },
@@ -61,7 +64,9 @@ export const TokenResponse = z
 export const login = createRoute({
   method: "post",
   path: "/api/user/login",
+  operationId: "login",
   tags,
+  security: noSecurity,
   middleware: [requireHashCapacity, rateLimit("LOGIN")] as const,
   summary: "Exchange a username (or email) and password for an access token",
   request: { body: jsonContentRequired(LoginBody) },
@@ -78,7 +83,9 @@ export const ForgetPasswordBody = z
 export const forgetPassword = createRoute({
   method: "post",
   path: "/api/user/forget_password",
+  operationId: "forgetPassword",
   tags,
+  security: noSecurity,
   middleware: [rateLimit("FORGET_PASSWORD")] as const,
   summary:
     "Email a single-use reset link; the answer is the same whether or not the account exists",
@@ -101,7 +108,9 @@ export const ResetPasswordBody = z
 export const resetPassword = createRoute({
   method: "post",
   path: "/api/user/reset_password",
+  operationId: "resetPassword",
   tags,
+  security: noSecurity,
   middleware: [requireHashCapacity, rateLimit("RESET_PASSWORD")] as const,
   summary: "Set a new password with a reset token; revokes every earlier access token",
   request: { body: jsonContentRequired(ResetPasswordBody) },

@@ -7,6 +7,7 @@ import {
   jsonContent,
   jsonContentRequired,
   MessageSchema,
+  noSecurity,
 } from "../../lib/openapi";
 import { TokenResponse } from "../auth/auth.routes";
 
@@ -20,7 +21,9 @@ export const RefreshBody = z
 export const refresh = createRoute({
   method: "post",
   path: "/api/user/refresh",
+  operationId: "refresh",
   tags,
+  security: noSecurity,
   summary: "Rotate a refresh token: a new access token and a new refresh token",
   middleware: [rateLimit("REFRESH")] as const,
   request: { body: jsonContentRequired(RefreshBody) },
@@ -47,6 +50,7 @@ export const LogoutBody = z
 export const logout = createRoute({
   method: "post",
   path: "/api/user/logout",
+  operationId: "logout",
   tags,
   summary: "End the session of a refresh token, or with all: true every session of the caller",
   security: [...bearerSecurity, {}],

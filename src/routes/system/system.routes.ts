@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, jsonContent } from "../../lib/openapi";
+import { errorResponses, jsonContent, noSecurity } from "../../lib/openapi";
 
 const tags = ["System"];
 const Status = z.object({ status: z.string() }).openapi("Status");
@@ -7,7 +7,9 @@ const Status = z.object({ status: z.string() }).openapi("Status");
 export const health = createRoute({
   method: "get",
   path: "/health",
+  operationId: "health",
   tags,
+  security: noSecurity,
   summary: "Liveness: the process answers (no database)",
   responses: { 200: jsonContent(Status, "Alive") },
 });
@@ -15,7 +17,9 @@ export const health = createRoute({
 export const ready = createRoute({
   method: "get",
   path: "/ready",
+  operationId: "ready",
   tags,
+  security: noSecurity,
   summary: "Readiness: the database answers",
   responses: { 200: jsonContent(Status, "Ready"), ...errorResponses("SERVICE_UNAVAILABLE") },
 });

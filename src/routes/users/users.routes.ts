@@ -6,6 +6,7 @@ import {
   jsonContent,
   jsonContentRequired,
   MessageSchema,
+  strayBodyErrors,
 } from "../../lib/openapi";
 import {
   emailField,
@@ -48,6 +49,7 @@ export const UpdateUserBody = z
 export const getUser = createRoute({
   method: "get",
   path: "/api/user/{username}",
+  operationId: "getUser",
   tags,
   summary: "Read an account: yourself, or anyone as an ADMIN",
   security: bearerSecurity,
@@ -61,6 +63,7 @@ export const getUser = createRoute({
 export const updateUser = createRoute({
   method: "put",
   path: "/api/user/{username}",
+  operationId: "updateUser",
   tags,
   summary: "Update yourself or a USER (ADMIN only)",
   security: bearerSecurity,
@@ -77,13 +80,14 @@ export const updateUser = createRoute({
 export const deleteUser = createRoute({
   method: "delete",
   path: "/api/user/{username}",
+  operationId: "deleteUser",
   tags,
   summary: "Delete a USER account (ADMIN only, never yourself)",
   security: bearerSecurity,
   request: { params: usernameParam },
   responses: {
     200: jsonContent(MessageSchema, "Deleted"),
-    ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+    ...errorResponses(...strayBodyErrors, "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
   },
 });
 
