@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { rateLimitedRoutes } from "../../src/config";
 import { startApi } from "../support/contract-api";
-import { type Answer, problemsWith } from "../support/fuzz-oracle";
+import { problemsWith } from "../support/fuzz-oracle";
 import { type FuzzRequest, requestsFor } from "../support/fuzz-requests";
 import { initOf, pathOf } from "../support/fuzz-send";
 import { fuzzWorld } from "../support/fuzz-world";
@@ -41,34 +41,6 @@ const operations = operationsOf(doc);
 const validate = responseValidator(doc);
 const world = await fuzzWorld(api);
 
-/**
- * KNOWN bugs of issue 9 being fixed on another branch: their answers are counted, not failed.
- * Delete this list when those fixes are merged.
- */
-const knownUntilMerged: {
-  name: string;
-  matches(op: DocumentedOperation, req: FuzzRequest, a: Answer): boolean;
-}[] = [
-  {
-    name: "NUL in a login or forget_password field gives 500 (issue 9, item 4)",
-    matches: (op, _req, a) =>
-      a.res.status === 500 &&
-      ["POST /api/user/login", "POST /api/user/forget_password"].includes(
-        `${op.method} ${op.path}`,
-      ) &&
-      JSON.stringify(a.sent ?? "").includes("\\u0000"),
-  },
-  {
-    name: "a bodiless GET/DELETE is refused for its Content-Type (issue 9, item 8)",
-    matches: (op, req, a) =>
-      !op.body &&
-      a.bodiless &&
-      req.contentType !== undefined &&
-      (a.res.status === 415 || (a.body as { code?: string } | undefined)?.code === "INVALID_JSON"),
-  },
-];
-const knownHits = new Map<string, number>();
-
 const seen = new Map<string, Map<number, number>>();
 const short = (v: unknown) => {
   const s = typeof v === "string" ? v : (JSON.stringify(v) ?? "");
@@ -97,11 +69,6 @@ async function check(op: DocumentedOperation, req: FuzzRequest) {
   const answer = { res, body, sent, bodiless: init.body === undefined };
   const problems = problemsWith(op, answer, validate);
   if (problems.length === 0) return answer;
-  const known = knownUntilMerged.find((k) => k.matches(op, req, answer));
-  if (known) {
-    knownHits.set(known.name, (knownHits.get(known.name) ?? 0) + 1);
-    return answer;
-  }
   throw new Error(
     [
       `${op.method} ${path} → ${res.status}`,
@@ -182,7 +149,6 @@ afterAll(() => {
         .map(([s, n]) => `${s}×${n}`)
         .join(" ")}`,
   );
-  const known = [...knownHits].map(([name, n]) => `  known until merged, ${n}×: ${name}`);
   const title = `openapi fuzz (FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}), statuses seen:`;
-  console.log([title, ...lines, ...known].join("\n"));
+  console.log([title, ...lines].join("\n"));
 });

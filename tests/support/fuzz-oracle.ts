@@ -39,6 +39,9 @@ export function problemsWith(
   if (!op.body && bodiless && (status === 415 || code === "INVALID_JSON")) {
     problems.push("a request without a body was refused for its Content-Type");
   }
+  if (op.path.startsWith("/api/") && res.headers.get("cache-control") !== "no-store") {
+    problems.push("an /api answer without Cache-Control: no-store");
+  }
   if (status === 401 && !/^Bearer\b/i.test(res.headers.get("www-authenticate") ?? "")) {
     problems.push("401 without WWW-Authenticate: Bearer");
   }
