@@ -10,6 +10,7 @@ import { errorHandler } from "./lib/error-handler";
 import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { authRouter } from "./routes/auth/auth.index";
+import { pagesRouter } from "./routes/pages/pages.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { systemRouter } from "./routes/system/system.index";
 import { usersRouter } from "./routes/users/users.index";
@@ -42,7 +43,8 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     .route("/", systemRouter)
     .route("/", authRouter)
     .route("/", sessionsRouter)
-    .route("/", usersRouter);
+    .route("/", usersRouter)
+    .route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
