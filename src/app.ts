@@ -12,6 +12,7 @@ import { jsonBody } from "./middleware/json-body";
 import { noStore } from "./middleware/no-store";
 import { securityHeaders } from "./middleware/security-headers";
 import { authRouter } from "./routes/auth/auth.index";
+import { pagesRouter } from "./routes/pages/pages.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { systemRouter } from "./routes/system/system.index";
 import { usersRouter } from "./routes/users/users.index";
@@ -46,7 +47,8 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     .route("/", systemRouter)
     .route("/", authRouter)
     .route("/", sessionsRouter)
-    .route("/", usersRouter);
+    .route("/", usersRouter)
+    .route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -50,7 +50,9 @@ const plainVars = {
   PGLITE_DIR: z.string().min(1).default(".data/pglite"),
   ACCESS_TOKEN_TTL: seconds(900),
   RESET_TOKEN_TTL: seconds(1800),
-  APP_URL: z.url().default("http://localhost:8787/reset-password?token="),
+  // The reset link is APP_URL + token. Unset: this server's /reset-password page, on Node at
+  // http://localhost:PORT (src/node/config.ts), on Workers at the request's origin.
+  APP_URL: z.url().optional(),
   MAIL_FROM: z.string().min(3).default("User API <no-reply@example.com>"),
   RESEND_API_KEY: z.string().min(1).optional(),
   RESEND_BASE_URL: z.url().optional(),

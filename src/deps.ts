@@ -8,6 +8,9 @@ import type { Mailer } from "./mail/mailer";
 /** A source of the current time, injected so expiry can be tested without waiting. */
 export type Clock = { now(): Date };
 
+/** A static file served under /assets/. */
+export type Asset = { body: Uint8Array<ArrayBuffer>; contentType: string; etag: string };
+
 export const systemClock: Clock = { now: () => new Date() };
 
 /** Everything the app needs from its runtime; built once on Node, per request on Workers. */
@@ -23,6 +26,8 @@ export type Deps = {
   ping: () => Promise<void>;
   /** The peer address of the request: the socket on Node, CF-Connecting-IP on Workers. */
   remoteAddress?: (c: Context) => string | undefined;
+  /** The files under /assets/ by name (Node); on Workers the platform serves them first. */
+  assets?: (name: string) => Promise<Asset | undefined>;
 };
 
 export type AppEnv = {

@@ -6,6 +6,7 @@ import { type Deps, systemClock } from "../deps";
 import { logBackgroundFailure } from "../lib/log-background";
 import { mailerFor } from "../mail/from-config";
 import { nodeArgon2 } from "./argon2";
+import { nodeAssets } from "./assets";
 import { type OpenDatabase, openDatabase } from "./database";
 
 /** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
@@ -31,6 +32,7 @@ export async function createNodeDeps(
     defer: deferOnNode,
     ping: database.ping,
     remoteAddress: socketAddress,
+    assets: nodeAssets(),
   };
   return { deps, database };
 }

@@ -15,6 +15,8 @@ export type ContractApi = ReturnType<typeof apiClient> & {
   mailsTo(address: string): Promise<MailMessage[]>;
   db: Database;
   jwtSecret: string;
+  /** The API's address over real HTTP (on Node, served from the first call on), for a browser. */
+  baseUrl(): Promise<string>;
   close(): Promise<void>;
 };
 

@@ -1,9 +1,12 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
 import { createApp } from "../../src/app";
 import { limitHashing } from "../../src/auth/hash-limiter";
 import type { PasswordHasher } from "../../src/auth/password";
 import { type Config, loadConfig } from "../../src/config";
 import type { Deps } from "../../src/deps";
 import type { Mailer } from "../../src/mail/mailer";
+import { nodeAssets } from "../../src/node/assets";
 import { apiClient, checkedResponse } from "./api-client";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { FastHasher, RecordingMailer, TestClock } from "./fakes";
@@ -41,8 +44,21 @@ export async function createTestApi(options: TestApiOptions = {}) {
       pending.push(work);
     },
     ping: database.ping,
+    assets: nodeAssets(),
   };
   const app = createApp(() => deps);
+
+  // Served over HTTP only when a test asks (a browser needs a real address).
+  let server: ReturnType<typeof serve> | undefined;
+  let listening: Promise<string> | undefined;
+  const baseUrl = () => {
+    listening ??= new Promise((resolve) => {
+      server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, (info: AddressInfo) =>
+        resolve(`http://127.0.0.1:${info.port}`),
+      );
+    });
+    return listening;
+  };
 
   const client = apiClient(
     async (path, init) => checkedResponse(path, await app.request(path, init)),
@@ -68,7 +84,11 @@ export async function createTestApi(options: TestApiOptions = {}) {
       await Promise.allSettled(pending.splice(0));
       return mails.to(address);
     },
-    close: () => database.drop(),
+    baseUrl,
+    async close() {
+      if (server) await new Promise((resolve) => server?.close(resolve));
+      await database.drop();
+    },
   };
 }
 

@@ -61,6 +61,8 @@ export async function createWorkerApi(
     compatibilityDate: bundle.compatibilityDate,
     compatibilityFlags: bundle.compatibilityFlags,
     bindings: { ...bundle.vars, ...vars },
+    // As Cloudflare serves them: a request for one of these files never reaches the Worker.
+    assets: { directory: bundle.assetsDirectory, routerConfig: { has_user_worker: true } },
     hyperdrives: { HYPERDRIVE: withPassword(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl) },
     host: "127.0.0.1",
     port: 0,
@@ -107,6 +109,7 @@ export async function createWorkerApi(
     db: database.db,
     database,
     jwtSecret: TEST_JWT_SECRET,
+    baseUrl: async () => base.origin,
     async mailsTo(address) {
       return (await settledMails()).filter((m) => m.to === address);
     },

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,8 @@ export type WorkerBundle = {
   modules: { type: "ESModule" | "CompiledWasm"; path: string }[];
   compatibilityDate: string;
   compatibilityFlags: string[];
+  /** wrangler.toml's [assets] as built by its [build] command (this run's own copy). */
+  assetsDirectory: string;
   /** wrangler.toml's [vars]; never .dev.vars, which belongs to whoever runs the tests. */
   vars: Record<string, string>;
 };
@@ -49,6 +51,10 @@ export default async function setup(project: TestProject) {
     { config: join(root, "wrangler.toml") },
     { hideWarnings: true },
   );
+  // Copied: a later build (tests/worker/bundle.test.ts) rewrites the directory while tests run.
+  const assetsDirectory = join(outdir, "assets");
+  const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
+  await cp(builtAssets, assetsDirectory, { recursive: true });
   const bundle: WorkerBundle = {
     miniflarePath: createRequire(require.resolve("wrangler/package.json")).resolve("miniflare"),
     modulesRoot: outdir,
@@ -62,6 +68,7 @@ export default async function setup(project: TestProject) {
     ],
     compatibilityDate: config.compatibility_date as string,
     compatibilityFlags: config.compatibility_flags,
+    assetsDirectory,
     vars: Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)])),
   };
   project.provide("workerBundle", bundle);

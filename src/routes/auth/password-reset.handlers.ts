@@ -4,6 +4,7 @@ import { assertAcceptablePassword } from "../../auth/password-policy";
 import { randomToken, sha256Hex } from "../../auth/tokens";
 import { invalidResetToken } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
+import { resetPageUrl } from "../../lib/reset-page";
 import { resetPasswordEmail } from "../../mail/mailer";
 import {
   findResetTokenHolder,
@@ -26,7 +27,9 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
     intervalSeconds: config.resetEmailInterval,
   });
   if (!issued) return c.json({ msg }, 200);
-  const link = config.appUrl + token;
+  // Without APP_URL only on Workers (Node's entry sets its default), whose request URL names a host
+  // that Cloudflare routed to this Worker, not merely one the client wrote.
+  const link = (config.appUrl ?? resetPageUrl(c.req.url)) + token;
   defer(mailer.send(resetPasswordEmail(user.email, user.username, link, config.resetTokenTtl)));
   return c.json(config.exposeResetToken ? { msg, token } : { msg }, 200);
 };

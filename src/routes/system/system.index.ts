@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { serviceUnavailable } from "../../errors";
 import { createRouter } from "../../lib/create-router";
 import type { AppRouteHandler } from "../../lib/handler";
@@ -16,5 +15,4 @@ const ready: AppRouteHandler<routes.ReadyRoute> = async (c) => {
 export const systemRouter = createRouter()
   .openapi(routes.health, health)
   .openapi(routes.ready, ready)
-  .get("/doc", swaggerUI({ url: "/openapi.json" }))
   .get("/", (c) => c.redirect("/doc", 302));

@@ -1,0 +1,43 @@
+// The pages are static: whatever varies (the token) is read in the browser, so nothing from the
+// request is ever written into the HTML.
+
+const head = (title: string, extra: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+${extra}
+</head>`;
+
+/** Swagger UI for /openapi.json, from swagger-ui-dist's files served under /assets/. */
+export const docPage = `${head("User Management API: Swagger UI", '<link rel="stylesheet" href="/assets/swagger-ui.css">')}
+<body>
+<div id="swagger-ui" data-url="/openapi.json"></div>
+<script src="/assets/swagger-ui-bundle.js"></script>
+<script type="module" src="/assets/swagger-ui-init.js"></script>
+</body>
+</html>
+`;
+
+/** The page the reset email links to (APP_URL's default): the new password, twice. */
+export const resetPasswordPage = `${head(
+  "Reset your password",
+  `<link rel="stylesheet" href="/assets/reset-password.css">
+<script type="module" src="/assets/reset-password.js"></script>`,
+)}
+<body>
+<main>
+<h1>Reset your password</h1>
+<form id="reset-form" method="post" novalidate>
+<label>New password <input type="password" name="new_password" autocomplete="new-password"></label>
+<label>New password, again <input type="password" name="confirm_password" autocomplete="new-password"></label>
+<button type="submit">Set the new password</button>
+</form>
+<p id="status" role="status" aria-live="polite"></p>
+<ul id="problems"></ul>
+</main>
+</body>
+</html>
+`;
