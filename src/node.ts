@@ -2,7 +2,9 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { loadConfigOrExit } from "./node/config";
 import { createNodeDeps } from "./node/deps";
+import { loadEnvFile } from "./node/env-file";
 
+loadEnvFile();
 const config = loadConfigOrExit(process.env);
 const { deps, database } = await createNodeDeps(config);
 const app = createApp(() => deps);
