@@ -1,5 +1,13 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -266,7 +274,8 @@ describe("the image, built and run by a container engine", () => {
     const port = String(await freePort());
     const container = `edge-user-api-test-${process.pid}`;
     try {
-      const built = await docker(["build", "-t", tag, "."]);
+      // Host networking for the build too: npm ci reaches the registry even where no bridge exists.
+      const built = await docker(["build", "--network", "host", "-t", tag, "."]);
       expect(built.code, built.stderr).toBe(0);
       // Host networking: Postgres is the test's own, on the host's loopback.
       const common = ["--network", "host", "-e", `DATABASE_URL=${url}`];
@@ -310,4 +319,48 @@ describe("the image, built and run by a container engine", () => {
       await admin.end();
     }
   }, 600_000);
+});
+
+/** `docker compose` (v2) or `docker-compose` (v1), whichever is installed. */
+async function composeCommand(): Promise<string[] | undefined> {
+  for (const candidate of [["docker", "compose"], ["docker-compose"]]) {
+    const [command = "", ...args] = candidate;
+    const found = await run(ROOT, command, [...args, "version"]).catch(() => undefined);
+    if (found?.code === 0) return candidate;
+  }
+  return undefined;
+}
+
+describe("compose.yaml, read by Docker Compose", () => {
+  let compose: string[] | undefined;
+  beforeAll(async () => {
+    compose = await composeCommand();
+    if (!compose)
+      console.warn(
+        "Skipping the compose check: neither docker compose nor docker-compose is installed.",
+      );
+  });
+
+  it("is valid, and refuses to run without a JWT_SECRET_KEY", async (ctx) => {
+    ctx.skip(compose === undefined, "no Docker Compose");
+    const [command = "", ...args] = compose as string[];
+    // An empty --env-file: a .env in this checkout must not supply the key.
+    const dir = mkdtempSync(join(tmpdir(), "compose-"));
+    const noEnvFile = join(dir, "empty.env");
+    writeFileSync(noEnvFile, "");
+    const config = (env: Record<string, string>) =>
+      run(ROOT, command, [...args, "--env-file", noEnvFile, "config"], env);
+    try {
+      const valid = await config({ JWT_SECRET_KEY: SECRET });
+      expect(valid.code, valid.stderr).toBe(0);
+      expect(valid.stdout).toContain("condition: service_completed_successfully");
+      const refused = await config({});
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(
+        "set JWT_SECRET_KEY (at least 32 random characters) in the shell or in .env",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
