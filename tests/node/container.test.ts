@@ -140,7 +140,7 @@ describe("compose.yaml", () => {
  * drizzle/, the entrypoint, and node_modules (a superset of the image's).
  */
 describe("the image's commands, run on this machine", () => {
-  const app = mkdtempSync(join(tmpdir(), "image-app-"));
+  let app = "";
   const name = `image_${Date.now().toString(36)}`;
   const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
   const url = new URL(base);
@@ -153,6 +153,7 @@ describe("the image's commands, run on this machine", () => {
   const inApp = (path: string) => path.replace(/^\/app\//, `${app}/`);
 
   beforeAll(async () => {
+    app = mkdtempSync(join(tmpdir(), "image-app-"));
     await admin.unsafe(`CREATE DATABASE "${name}"`);
     const built = await run(ROOT, process.execPath, ["scripts/build-node.mjs"]);
     expect(built.code, built.stderr).toBe(0);

@@ -73,9 +73,13 @@ describe("npx drizzle-kit migrate with DATABASE_URL", () => {
 });
 
 describe("npx drizzle-kit migrate without DATABASE_URL", () => {
-  const parent = mkdtempSync(join(tmpdir(), "kit-pglite-"));
-  // A directory whose parents do not exist yet, as `.data/pglite` in a fresh clone.
-  const dir = join(parent, "data", "pglite");
+  let parent = "";
+  let dir = "";
+  beforeAll(() => {
+    parent = mkdtempSync(join(tmpdir(), "kit-pglite-"));
+    // A directory whose parents do not exist yet, as `.data/pglite` in a fresh clone.
+    dir = join(parent, "data", "pglite");
+  });
   afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
   it("migrates the embedded database the app uses (PGLITE_DIR), in the same journal", async () => {

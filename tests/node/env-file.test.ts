@@ -48,8 +48,11 @@ const signedWith = (token: string, secret: string) =>
   );
 
 describe("loadEnvFile", () => {
-  const project = projectDir("FROM_FILE=file\nBOTH=file\nEMPTY_IN_ENV=file\n");
-  afterAll(project.remove);
+  let project: ReturnType<typeof projectDir>;
+  beforeAll(() => {
+    project = projectDir("FROM_FILE=file\nBOTH=file\nEMPTY_IN_ENV=file\n");
+  });
+  afterAll(() => project.remove());
 
   it("adds the file's variables, and a variable already set (even empty) wins", () => {
     const env: NodeJS.ProcessEnv = { BOTH: "env", EMPTY_IN_ENV: "" };
