@@ -157,11 +157,13 @@ describe("the image's commands, run on this machine", () => {
     await admin.unsafe(`CREATE DATABASE "${name}"`);
     const built = await run(ROOT, process.execPath, ["scripts/build-node.mjs"]);
     expect(built.code, built.stderr).toBe(0);
-    cpSync(join(ROOT, "dist/node"), join(app, "dist/node"), { recursive: true });
-    cpSync(join(ROOT, "drizzle"), join(app, "drizzle"), { recursive: true });
-    cpSync(join(ROOT, "package.json"), join(app, "package.json"));
-    cpSync(join(ROOT, "scripts/docker-entrypoint.sh"), join(app, "docker-entrypoint.sh"));
-    symlinkSync(join(ROOT, "node_modules"), join(app, "node_modules"));
+    // What the runtime stage's COPY lines put in /app; the build stage's /app is this checkout.
+    for (const { source, target } of runtimeCopies()) {
+      const from = join(ROOT, source);
+      const to = join(app, target);
+      if (source === "node_modules") symlinkSync(from, to);
+      else cpSync(from, to, { recursive: true });
+    }
   }, 120_000);
   afterAll(async () => {
     await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
@@ -208,6 +210,21 @@ describe("the image's commands, run on this machine", () => {
     expect((await health()).code).toBe(1);
   });
 });
+
+/** The runtime stage's COPY lines as paths in this checkout and in /app (its WORKDIR). */
+function runtimeCopies() {
+  expect(last(runtime, "WORKDIR")).toBe("/app");
+  return runtime.steps
+    .filter((s) => s.keyword === "COPY")
+    .map((s) => {
+      const words = s.args.split(/\s+/);
+      const fromBuild = words[0] === "--from=build";
+      const [source = "", target = ""] = fromBuild ? words.slice(1) : words;
+      const path = fromBuild ? source.replace(/^\/app\//, "") : source;
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      return { source: path, target: target.endsWith("/") ? `${target}${name}` : target };
+    });
+}
 
 /** compose.yaml's migrate command. */
 function migrateCommand() {
