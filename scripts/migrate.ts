@@ -1,7 +1,9 @@
 import { loadConfigOrExit } from "../src/node/config";
 import { openDatabase } from "../src/node/database";
+import { loadEnvFile } from "../src/node/env-file";
 
 // Applies drizzle/ to DATABASE_URL (or to the embedded database when it is unset).
+loadEnvFile();
 const config = loadConfigOrExit(process.env, { warn: false });
 const database = await openDatabase(config);
 try {

@@ -5,11 +5,13 @@ import { randomToken } from "../src/auth/tokens";
 import { nodeArgon2 } from "../src/node/argon2";
 import { loadConfigOrExit } from "../src/node/config";
 import { openDatabase } from "../src/node/database";
+import { loadEnvFile } from "../src/node/env-file";
 import { emailField, passwordField, usernameField } from "../src/users/user.fields";
 import { findByEmail, findByUsername, insertUser } from "../src/users/user.store";
 
 // The original default_data.py: make sure an ADMIN exists. Safe to run again: an existing
 // account is left exactly as it is.
+loadEnvFile();
 const input = z
   .object({
     ADMIN_USERNAME: usernameField.default("admin"),

@@ -43,7 +43,8 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
   app.use(allowedMethods(app));
   app.use("/api/*", jsonBody);
 
-  app
+  // One chain, returned: its type carries every route, so `hc<AppType>` is fully typed.
+  const routes = app
     .route("/", systemRouter)
     .route("/", authRouter)
     .route("/", sessionsRouter)
@@ -69,10 +70,12 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
 
   app.notFound((c) => errorHandler(notFound(), c));
   app.onError(errorHandler);
-  return app;
+  return routes;
 }
 
 export type App = ReturnType<typeof createApp>;
+/** The app's routes with their request and response types, for `hc<AppType>` from hono/client. */
+export type AppType = App;
 
 function memoizeByConfig<T>(build: (config: Config) => T) {
   const cache = new WeakMap<Config, T>();

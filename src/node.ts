@@ -2,8 +2,10 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { loadConfigOrExit } from "./node/config";
 import { createNodeDeps } from "./node/deps";
+import { loadEnvFile } from "./node/env-file";
 import { startPruneJob } from "./node/prune-job";
 
+loadEnvFile();
 const config = loadConfigOrExit(process.env);
 const { deps, database } = await createNodeDeps(config);
 const app = createApp(() => deps);

@@ -3,9 +3,10 @@ import { requireAuth } from "../../middleware/auth";
 import * as handlers from "./users.handlers";
 import * as routes from "./users.routes";
 
-export const usersRouter = createRouter();
-usersRouter.use("/api/user/:username", requireAuth);
-usersRouter
+const router = createRouter();
+router.use("/api/user/:username", requireAuth);
+
+export const usersRouter = router
   .openapi(routes.getUser, handlers.getUser)
   .openapi(routes.updateUser, handlers.updateUser)
   .openapi(routes.deleteUser, handlers.deleteUser);
