@@ -74,6 +74,9 @@ describe("forget_password takes as long whether or not the pair matches an accou
     expectIndistinguishable(
       await medians(user, { username: user.username, email: someoneElse.email }),
     );
+    // Every matching request was a real reset (a mail each), the others nothing.
+    expect(await api.mailsTo(user.email)).toHaveLength(WARM_UP + ROUNDS);
+    expect(await api.mailsTo(someoneElse.email)).toEqual([]);
   });
 
   it("a matching username and email vs a username that does not exist", async () => {
@@ -81,5 +84,6 @@ describe("forget_password takes as long whether or not the pair matches an accou
     expectIndistinguishable(
       await medians(user, { username: "nobody_here", email: "nobody_here@example.com" }),
     );
+    expect(await api.mailsTo(user.email)).toHaveLength(WARM_UP + ROUNDS);
   });
 });

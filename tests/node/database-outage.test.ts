@@ -79,7 +79,7 @@ describe("database loss under a steady mixed load (reads, logins, registrations,
       });
       const figures = expectOutageHandled(run);
       // Read directly: the test's view must not depend on the proxied pool.
-      const registrations = await expectRegistrationsWhole(real.db, run.outcomes);
+      const registrations = await expectRegistrationsWhole(api, real.db, run.outcomes);
       console.log(JSON.stringify({ runtime: "node", outage: label, ...figures, ...registrations }));
     },
   );

@@ -11,7 +11,7 @@ import type { apiClient } from "./api-client";
 
 type Api = Pick<ReturnType<typeof apiClient>, "send" | "request" | "signedIn">;
 
-export const KINDS = ["read", "login", "register", "update", "ready", "health"] as const;
+const KINDS = ["read", "login", "register", "update", "ready", "health"] as const;
 export type Kind = (typeof KINDS)[number];
 
 export type Registration = {
@@ -239,13 +239,17 @@ export function expectOutageHandled({ outcomes, cutAt, restoreAt }: OutageRun): 
 /**
  * Every registration that got 201 exists, whole; one that got an error either left nothing or (its
  * commit landed as the connection died, before the answer could come back) a whole account, never
- * a part of one. Returns the counts, with how many of the refused ones were created all the same.
+ * a part of one. Whole: every field as sent, and its password logs in (checked through `api` for
+ * the refused ones that exist and the last one created). Returns the counts, with how many of the
+ * refused ones were created all the same. `db` reads the database directly.
  */
 export async function expectRegistrationsWhole(
+  api: Api,
   db: Database,
   outcomes: readonly Outcome[],
 ): Promise<{ created: number; refused: number; refusedYetCreated: number }> {
   const registrations = outcomes.filter((o) => o.kind === "register");
+  const lastCreated = registrations.findLast((o) => o.status === 201);
   let refusedYetCreated = 0;
   for (const o of registrations) {
     const sent = o.registration as Registration;
@@ -263,6 +267,11 @@ export async function expectRegistrationsWhole(
       active: true,
       passwordHash: expect.stringMatching(/^\$/),
     });
+    if (o.status !== 201 || o === lastCreated) {
+      const login = { username: sent.username, password: sent.password };
+      const res = await api.send("POST", "/api/user/login", login);
+      expect(res.status, `${sent.username} logs in`).toBe(200);
+    }
   }
   return {
     created: registrations.filter((o) => o.status === 201).length,

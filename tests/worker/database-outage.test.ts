@@ -61,7 +61,7 @@ describe("the Worker losing its database under a steady mixed load (reads, login
         loopsPerKind: 2,
       });
       const figures = expectOutageHandled(run);
-      const registrations = await expectRegistrationsWhole(api.db, run.outcomes);
+      const registrations = await expectRegistrationsWhole(api, api.db, run.outcomes);
       console.log(
         JSON.stringify({ runtime: "worker", outage: label, ...figures, ...registrations }),
       );
