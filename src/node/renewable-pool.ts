@@ -26,6 +26,7 @@ export function renewablePool(open: () => postgres.Sql, retireMs: number): Renew
   const first = current;
 
   const client = new Proxy(current, {
+    apply: (_target, thisArg, args) => Reflect.apply(current, thisArg, args),
     get(_target, prop) {
       const value = Reflect.get(current, prop, current);
       return typeof value === "function" ? value.bind(current) : value;
