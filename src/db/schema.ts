@@ -46,7 +46,8 @@ export const passwordResetTokens = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
   },
-  (t) => [index("password_reset_tokens_user_idx").on(t.userId)],
+  // One token per account: issuing replaces it, which is what voids the older link.
+  (t) => [uniqueIndex("password_reset_tokens_user_idx").on(t.userId)],
 );
 
 export type User = typeof users.$inferSelect;

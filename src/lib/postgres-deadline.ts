@@ -20,18 +20,32 @@ type Client = postgres.Sql & Record<string, unknown>;
  * timeout: on a silent network (a partition, a server that accepts and never answers) or behind
  * a queue of reconnect attempts a query would wait for ever, and the contract wants a 503 within
  * 5 s. What a late query leaves behind is stopped where that is safe: a query not yet sent is
- * withdrawn, and a late transaction runs no further statement, so it rolls back.
+ * withdrawn, and a late transaction runs no further statement, so it rolls back. Every late query
+ * or transaction is reported to `onLate` with the time it started: the pool may be wedged (see
+ * src/node/renewable-pool.ts).
  */
-export function withDeadline(client: postgres.Sql, ms: number): postgres.Sql {
+export function withDeadline(
+  client: postgres.Sql,
+  ms: number,
+  onLate: (startedAt: number) => void = () => {},
+): postgres.Sql {
   return new Proxy(client as Client, {
     get(target, prop, receiver) {
       if (prop === "unsafe") {
         return (...args: unknown[]) => {
           const query = (target.unsafe as (...a: unknown[]) => Query)(...args);
-          return lazily(query, () => race(query, ms, () => withdraw(query)));
+          return lazily(query, () => {
+            const startedAt = Date.now();
+            return race(query, ms, () => {
+              withdraw(query);
+              onLate(startedAt);
+            });
+          });
         };
       }
-      if (prop === "begin") return (...args: unknown[]) => transaction(target, args, ms);
+      if (prop === "begin") {
+        return (...args: unknown[]) => transaction(target, args, ms, onLate);
+      }
       return Reflect.get(target, prop, receiver);
     },
   });
@@ -82,7 +96,13 @@ function withdraw(query: Query) {
   if (!query.state) Promise.resolve(query.cancel()).catch(() => {});
 }
 
-function transaction(target: Client, args: unknown[], ms: number) {
+function transaction(
+  target: Client,
+  args: unknown[],
+  ms: number,
+  onLate: (startedAt: number) => void,
+) {
+  const startedAt = Date.now();
   const body = args.pop() as (tx: postgres.TransactionSql) => unknown;
   let late = false;
   const guarded = (tx: postgres.TransactionSql) =>
@@ -101,5 +121,6 @@ function transaction(target: Client, args: unknown[], ms: number) {
   const begin = target.begin as (...a: unknown[]) => PromiseLike<unknown>;
   return race(begin(...args, guarded), ms, () => {
     late = true;
+    onLate(startedAt);
   });
 }

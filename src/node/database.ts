@@ -10,6 +10,7 @@ import type { Database } from "../db/database";
 import * as schema from "../db/schema";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { preparedByDefault } from "../lib/postgres-prepared";
+import { renewablePool } from "./renewable-pool";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -24,16 +25,21 @@ export type OpenDatabase = {
 
 /** postgres.js pool whose every query answers, or fails as unavailable, within QUERY_DEADLINE_MS. */
 export function openPostgres(url: string, options: { max?: number } = {}): OpenDatabase {
-  const client = postgres(url, {
-    max: options.max ?? 10,
-    connect_timeout: 3,
-    idle_timeout: 60,
-    // The default backoff grows to 20 s between reconnects after repeated failures, which would
-    // keep the service down long after the database is back.
-    backoff: (retries) => Math.min(0.05 * 2 ** retries, 1),
-    onnotice: () => {},
-  });
-  const bounded = withDeadline(preparedByDefault(client), QUERY_DEADLINE_MS);
+  const pool = renewablePool(
+    () =>
+      postgres(url, {
+        max: options.max ?? 10,
+        connect_timeout: 3,
+        idle_timeout: 60,
+        // The default backoff grows to 20 s between reconnects after repeated failures, which
+        // would keep the service down long after the database is back.
+        backoff: (retries) => Math.min(0.05 * 2 ** retries, 1),
+        onnotice: () => {},
+      }),
+    QUERY_DEADLINE_MS,
+  );
+  const client = pool.client;
+  const bounded = withDeadline(preparedByDefault(client), QUERY_DEADLINE_MS, pool.renew);
   const db = drizzlePostgres(bounded, { schema });
   return {
     db,
@@ -44,7 +50,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
     // Migrations may rightly take longer than a request: no deadline.
     migrate: () =>
       migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER }),
-    close: () => client.end({ timeout: 5 }),
+    close: pool.close,
   };
 }
 

@@ -1,46 +1,57 @@
-import { and, desc, eq, gt, sql } from "drizzle-orm";
-import { type Database, deleteInBatches, pruneCutoff } from "../db/database";
+import { and, eq, gt, sql } from "drizzle-orm";
+import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { passwordResetTokens, type User, users } from "../db/schema";
-import type { Clock } from "../deps";
-import { bumpedTokenVersion } from "./user.store";
+import { bumpedTokenVersion, emailIs, usernameIs } from "./user.store";
 
 // Password-reset tokens, stored only as their SHA-256.
 
+type Issued = { username: string | null; email: string | null; issued: boolean };
+
 /**
- * Issues a reset token for the account unless one was issued less than `intervalSeconds` ago;
- * a new token voids every older one. Returns whether it was issued (and may be mailed).
+ * Issues a reset token to the active account that `username` and `email` both name, unless it
+ * was issued one less than `rules.intervalSeconds` ago; the new token replaces (voids) the older
+ * one. Returns the account to mail it to, or undefined when nothing was issued.
+ *
+ * One statement, whatever the input: a pair that names no account costs the same round trip as
+ * one that does, so the answer's timing does not tell which pairs match. Its commit does not wait
+ * for the disk either (synchronous_commit off for this transaction only), since a flush that only
+ * matching pairs pay would show; a token lost in a crash just means asking again.
  */
 export async function issueResetToken(
   db: Database,
-  userId: number,
+  pair: { username: string; email: string },
   tokenHash: string,
-  clock: Clock,
+  now: Date,
   rules: { ttlSeconds: number; intervalSeconds: number },
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    // Locking the account row makes concurrent requests take turns; without it each deletes only
-    // tokens already committed, not the other's, and both new tokens stay live.
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update");
-    // Read after the lock: a request that took its turn first must not look like the future.
-    const now = clock.now();
-    const [latest] = await tx
-      .select({ createdAt: passwordResetTokens.createdAt })
-      .from(passwordResetTokens)
-      .where(eq(passwordResetTokens.userId, userId))
-      .orderBy(desc(passwordResetTokens.createdAt))
-      .limit(1);
-    if (latest && now.getTime() - latest.createdAt.getTime() < rules.intervalSeconds * 1000) {
-      return false;
-    }
-    await tx.delete(passwordResetTokens).where(eq(passwordResetTokens.userId, userId));
-    await tx.insert(passwordResetTokens).values({
-      tokenHash,
-      userId,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + rules.ttlSeconds * 1000),
-    });
-    return true;
-  });
+): Promise<{ username: string; email: string } | undefined> {
+  const time = sqlTime(now);
+  const expiresAt = sqlTime(new Date(now.getTime() + rules.ttlSeconds * 1000));
+  // One row per account (a unique index), so concurrent requests take turns on it. A row newer
+  // than `now` is a concurrent request that read the clock later: it counts as issued just now.
+  const [row] = await selectRows<Issued>(
+    db,
+    sql`with quick_commit as (
+        select set_config('synchronous_commit', 'off', true)
+      ), account as (
+        select id, username, email from users
+        where ${usernameIs(pair.username)} and ${emailIs(pair.email)} and active
+      ), issued as (
+        insert into password_reset_tokens (token_hash, user_id, created_at, expires_at)
+        select ${tokenHash}::text, id, ${time}, ${expiresAt} from account
+        on conflict (user_id) do update
+          set token_hash = excluded.token_hash, created_at = excluded.created_at,
+            expires_at = excluded.expires_at
+          where least(password_reset_tokens.created_at, excluded.created_at)
+            <= excluded.created_at - ${rules.intervalSeconds}::int * interval '1 second'
+        returning user_id
+      )
+      select account.username, account.email, issued.user_id is not null as issued
+      from quick_commit
+      left join account on true
+      left join issued on issued.user_id = account.id`,
+  );
+  if (!row?.issued || row.username === null || row.email === null) return undefined;
+  return { username: row.username, email: row.email };
 }
 
 const liveToken = (tokenHash: string, now: Date) =>

@@ -22,15 +22,6 @@ export async function findByEmail(db: Database, email: string): Promise<User | u
   return row;
 }
 
-export async function findActiveByUsernameAndEmail(db: Database, username: string, email: string) {
-  const [row] = await db
-    .select()
-    .from(users)
-    .where(and(usernameIs(username), emailIs(email), eq(users.active, true)))
-    .limit(1);
-  return row;
-}
-
 export async function usernameOrEmailTaken(db: Database, username: string, email: string) {
   const rows = await db
     .select({ id: users.id })
