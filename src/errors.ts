@@ -92,6 +92,12 @@ export const notFound = (noun?: string) =>
     noun ? `${noun[0]?.toUpperCase()}${noun.slice(1)} not found.` : "Not found.",
   );
 
+export const payloadTooLarge = () =>
+  new ApiError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB.");
+
+export const unsupportedMediaType = () =>
+  new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.");
+
 export const conflict = (message: string) => new ApiError("CONFLICT", message);
 
 export const alreadyTaken = () => conflict("Username or email is already taken.");

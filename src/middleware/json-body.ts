@@ -1,15 +1,32 @@
-import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { ApiError } from "../errors";
+import { ApiError, payloadTooLarge, unsupportedMediaType } from "../errors";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const limit = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new ApiError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB.");
-  },
-});
+/**
+ * An oversized body up to this size is still read to its end (and discarded) before the 413, so
+ * its connection can carry the next request; a larger one is refused unread, and the connection
+ * closes (announced with `Connection: close` on Node, see src/node/connection-rules.ts).
+ */
+export const DRAIN_MAX_BYTES = 1024 * 1024;
+
+/** The body, refused (413) past MAX_BODY_BYTES before any of it is parsed. */
+async function readCapped(body: ReadableStream<Uint8Array<ArrayBuffer>>, declaredLength: number) {
+  if (declaredLength > DRAIN_MAX_BYTES) throw payloadTooLarge();
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.length;
+    if (size > DRAIN_MAX_BYTES) {
+      void reader.cancel().catch(() => {});
+      throw payloadTooLarge();
+    }
+    if (size <= MAX_BODY_BYTES) chunks.push(read.value);
+  }
+  if (size > MAX_BODY_BYTES) throw payloadTooLarge();
+  return new Blob(chunks);
+}
 
 const hasBody = (req: Request) =>
   req.headers.has("content-type") ||
@@ -17,7 +34,7 @@ const hasBody = (req: Request) =>
   Number(req.headers.get("content-length") ?? 0) > 0;
 
 /**
- * For requests that carry a body: require JSON (415), cap the size before reading (413) and parse
+ * For requests that carry a body: require JSON (415), cap the size before parsing (413) and parse
  * once (INVALID_JSON). Hono caches the parsed body, so route validators reuse it.
  */
 export const jsonBody = createMiddleware(async (c, next) => {
@@ -26,15 +43,17 @@ export const jsonBody = createMiddleware(async (c, next) => {
 
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.");
+    throw unsupportedMediaType();
   }
-  return limit(c, async () => {
-    try {
-      await c.req.json();
-    } catch (error) {
-      if (error instanceof ApiError) throw error;
-      throw new ApiError("INVALID_JSON", "Request body is not valid JSON.");
-    }
-    await next();
-  });
+  const { body } = c.req.raw;
+  if (body) {
+    const declaredLength = Number(c.req.header("content-length") ?? 0);
+    c.req.raw = new Request(c.req.raw, { body: await readCapped(body, declaredLength) });
+  }
+  try {
+    await c.req.json();
+  } catch {
+    throw new ApiError("INVALID_JSON", "Request body is not valid JSON.");
+  }
+  await next();
 });

@@ -28,7 +28,7 @@ export async function createWorkerApi(
     /** Where the Worker's Hyperdrive binding points instead (a proxy in front of the database). */
     hyperdriveUrl?: (databaseUrl: string) => string;
   } = {},
-): Promise<ContractApi & { database: TestDatabase }> {
+): Promise<ContractApi & { database: TestDatabase; url: URL }> {
   // workerd reaches Postgres over TCP: a server (TEST_DATABASE_URL or the local one), no PGlite.
   const database = await createTestDatabase({ needsServer: true });
   const databaseUrl = database.url as string;
@@ -90,6 +90,8 @@ export async function createWorkerApi(
 
   return {
     ...client,
+    /** Where workerd listens, for tests that speak HTTP on a socket of their own. */
+    url: base,
     db: database.db,
     database,
     jwtSecret: TEST_JWT_SECRET,
