@@ -1,9 +1,9 @@
 import { loadConfigOrExit } from "../src/node/config";
-import { openDatabase } from "../src/node/database";
+import { openDatabaseOrExit } from "../src/node/database";
 
 // Applies drizzle/ to DATABASE_URL (or to the embedded database when it is unset).
 const config = loadConfigOrExit(process.env, { warn: false });
-const database = await openDatabase(config);
+const database = await openDatabaseOrExit(config);
 try {
   await database.migrate();
   console.log(

@@ -6,7 +6,7 @@ import { type Deps, systemClock } from "../deps";
 import { logBackgroundFailure } from "../lib/log-background";
 import { mailerFor } from "../mail/from-config";
 import { nodeArgon2 } from "./argon2";
-import { type OpenDatabase, openDatabase } from "./database";
+import { type OpenDatabase, openDatabaseOrExit } from "./database";
 
 /** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
 export const deferOnNode: Deps["defer"] = (work) => {
@@ -37,7 +37,7 @@ export const socketAddress = (c: Context) =>
 export async function createNodeDeps(
   config: Config,
 ): Promise<{ deps: Deps; database: OpenDatabase; background: ReturnType<typeof backgroundWork> }> {
-  const database = await openDatabase(config);
+  const database = await openDatabaseOrExit(config);
   const background = backgroundWork();
   const deps: Deps = {
     db: database.db,

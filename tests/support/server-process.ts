@@ -18,14 +18,18 @@ export type ChildRun = {
   stderr(): string;
 };
 
+/** `node <args>` on this same Node 24; see runCommand. */
+export const runNode = (args: string[], env: Record<string, string>) =>
+  runCommand(process.execPath, args, env);
+
 /**
- * Runs `node <args>` (this same Node 24) from the repository root with `env` on this process's
- * environment, cleared of every app variable first so that a DATABASE_URL in the shell cannot reach it.
+ * Runs a command from the repository root with `env` on this process's environment, cleared of
+ * every app variable first so that a DATABASE_URL in the shell cannot reach it.
  */
-export function runNode(args: string[], env: Record<string, string>): ChildRun {
+export function runCommand(command: string, args: string[], env: Record<string, string>): ChildRun {
   const clean = { ...process.env };
   for (const name of Object.keys(envSchema.shape)) delete clean[name];
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...clean, ...env },
     stdio: ["ignore", "pipe", "pipe"],
