@@ -7,6 +7,7 @@ import type { AppEnv, Deps } from "./deps";
 import { notFound } from "./errors";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
+import { accessLog } from "./middleware/access-log";
 import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { authRouter } from "./routes/auth/auth.index";
@@ -26,7 +27,9 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
       : undefined,
   );
 
-  app.use(requestId());
+  // A client's X-Request-Id is kept when it is 1–64 of [A-Za-z0-9_=-]; else a UUID replaces it.
+  app.use(requestId({ limitLength: 64 }));
+  app.use(accessLog);
   app.use(async (c, next) => {
     const deps = provide(c);
     c.set("deps", deps);

@@ -79,6 +79,11 @@ const plainVars = {
     .max(64)
     .default(Math.min(64, Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 4))),
   HASH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
+  // One JSON line per request on stdout (src/middleware/access-log.ts).
+  ACCESS_LOG: z
+    .enum(["on", "off"])
+    .default("on")
+    .transform((v) => v === "on"),
   // Node: on SIGTERM/SIGINT, how long requests in flight and mail get to finish before they are cut.
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(8000),
 };

@@ -27,6 +27,8 @@ export async function createWorkerApi(
   options: StartOptions & {
     /** Where the Worker's Hyperdrive binding points instead (a proxy in front of the database). */
     hyperdriveUrl?: (databaseUrl: string) => string;
+    /** Receives what the Worker logs (console.*), line by line, instead of the test's output. */
+    onLog?: (entry: { level: string; message: string }) => void;
   } = {},
 ): Promise<ContractApi & { database: TestDatabase; url: URL }> {
   // workerd reaches Postgres over TCP: a server (TEST_DATABASE_URL or the local one), no PGlite.
@@ -53,6 +55,11 @@ export async function createWorkerApi(
     port: 0,
     // No request.cf from the network: offline is fine.
     cf: false,
+    ...(options.onLog && {
+      handleStructuredLogs: (entry: { level: string; message: string }) => {
+        options.onLog?.(entry);
+      },
+    }),
   });
   let base: URL;
   try {
