@@ -2,9 +2,9 @@ import type { Socket } from "node:net";
 import type { Http2Bindings, HttpBindings } from "@hono/node-server";
 
 /**
- * How long a connection that is being closed still takes (and drops) what the client sends after
- * the response, before it is torn down: closing a socket with unread data resets the connection,
- * and a reset can destroy the response before the client has read it (RFC 9112 §9.6).
+ * How long a connection closed after a refused upload stays half-open (our side done) before it
+ * is torn down: closing a socket with unread data resets the connection, and a reset can destroy
+ * the response before the client has read it (RFC 9112 §9.6).
  */
 const LINGER_MS = 500;
 
@@ -38,8 +38,7 @@ export function connectionRules(fetch: Fetch) {
 
 /**
  * Node ends a `Connection: close` response with socket.destroySoon(): a destroy as soon as the
- * response is written. Here it sends its FIN instead, keeps reading for LINGER_MS and only then
- * destroys the socket.
+ * response is written. Here the FIN goes out at once and the destroy LINGER_MS later.
  */
 function closeInStages(socket: Socket) {
   socket.destroySoon = () => {
