@@ -4,7 +4,7 @@ import { createApp } from "./app";
 import { loadConfigOrExit } from "./node/config";
 import { connectionRules } from "./node/connection-rules";
 import { createNodeDeps } from "./node/deps";
-import { shutdownOnSignals } from "./node/shutdown";
+import { closeServer, shutdownOnSignals } from "./node/shutdown";
 
 const config = loadConfigOrExit(process.env);
 const { deps, database, background } = await createNodeDeps(config);
@@ -23,7 +23,7 @@ shutdownOnSignals(
     // and the mail they started goes out.
     async drain() {
       connections.stopReusing();
-      await new Promise((closed) => server.close(closed));
+      await closeServer(server);
       await background.settled();
     },
     abort: () => server.closeAllConnections(),

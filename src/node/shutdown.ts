@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { log } from "../lib/log";
 
@@ -51,4 +52,33 @@ export function shutdownOnSignals(steps: ShutdownSteps, timeoutMs: number) {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/**
+ * Connections the kernel completed before the signal wait in its queue until the process accepts
+ * them, one per event-loop turn, and closing the listener resets every one still queued (seen:
+ * 35 queued behind a busy server, their requests already sent). So the server first accepts until
+ * a few turns pass without a new connection, for at most ACCEPT_DRAIN_MAX_MS.
+ */
+const QUIET_TURNS = 3;
+const ACCEPT_DRAIN_MAX_MS = 3000;
+
+/**
+ * Stops accepting connections once the queued ones are taken in, and resolves when every open
+ * connection has closed: idle ones at once, the others after the response in flight.
+ */
+export async function closeServer(server: Server) {
+  let accepted = 0;
+  const count = () => {
+    accepted++;
+  };
+  server.on("connection", count);
+  const deadline = performance.now() + ACCEPT_DRAIN_MAX_MS;
+  for (let quiet = 0; quiet < QUIET_TURNS && performance.now() < deadline; ) {
+    const before = accepted;
+    await new Promise((next) => setImmediate(next));
+    quiet = accepted === before ? quiet + 1 : 0;
+  }
+  server.off("connection", count);
+  await new Promise((closed) => server.close(closed));
 }

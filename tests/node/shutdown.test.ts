@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
 import { createTestDatabase, type TestDatabase } from "../support/database";
@@ -34,12 +34,42 @@ const start = (env: Record<string, string> = {}) =>
 
 type Outcome = { status: number; body: string } | { error: string };
 
-/** A request's outcome: its status and body, or the error that took its place. */
-const outcome = (sent: Promise<Response>): Promise<Outcome> =>
-  sent.then(
-    async (res) => ({ status: res.status, body: await res.text() }),
-    (error: { cause?: { code?: string } }) => ({ error: error.cause?.code ?? String(error) }),
-  );
+/**
+ * A POST on a connection of its own (node:http, so the test knows when its bytes were written):
+ * `written` once the whole request is handed to the kernel, `outcome` its status and body or the
+ * error that took their place.
+ */
+function sendJson(url: URL, path: string, body: unknown) {
+  let written = () => {};
+  const writtenPromise = new Promise<void>((resolve) => {
+    written = resolve;
+  });
+  const outcome = new Promise<Outcome>((resolve) => {
+    const req = request(new URL(path, url), {
+      method: "POST",
+      agent: false,
+      headers: { "content-type": "application/json" },
+    });
+    req.on("finish", written);
+    req.on("response", (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", (error: NodeJS.ErrnoException) =>
+        resolve({ error: error.code ?? String(error) }),
+      );
+    });
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      written();
+      resolve({ error: error.code ?? String(error) });
+    });
+    req.end(JSON.stringify(body));
+  });
+  return { written: writtenPromise, outcome };
+}
 
 const post = (url: URL, path: string, body: unknown) =>
   fetch(new URL(path, url), {
@@ -65,26 +95,24 @@ describe("shutdown on SIGTERM (Node)", () => {
     const prefix = `sd_${Date.now().toString(36)}_`;
     const names = Array.from({ length: 20 }, (_, i) => `${prefix}${i}`);
     const login = { username: user.username, password: user.password };
-    const logins = Array.from({ length: 30 }, () =>
-      outcome(post(server.url, "/api/user/login", login)),
-    );
+    const logins = Array.from({ length: 30 }, () => sendJson(server.url, "/api/user/login", login));
     const registers = names.map((name) =>
-      outcome(post(server.url, "/api/user/register", account(name))),
+      sendJson(server.url, "/api/user/register", account(name)),
     );
     const all = [...logins, ...registers];
     let answered = 0;
-    for (const p of all) void p.then(() => answered++);
+    for (const { outcome } of all) void outcome.then(() => answered++);
 
-    // Mid-flight: once the server has answered its first request, it holds the others.
-    await Promise.race(all);
-    await sleep(100);
+    // Mid-flight: every request has reached the server, which is working on them.
+    await Promise.all(all.map((r) => r.written));
+    await Promise.race(all.map((r) => r.outcome));
     const answeredBeforeSignal = answered;
     const signalledAt = performance.now();
     server.child.kill("SIGTERM");
     const code = await server.exited;
     const exitMs = performance.now() - signalledAt;
-    const loginOutcomes = await Promise.all(logins);
-    const registerOutcomes = await Promise.all(registers);
+    const loginOutcomes = await Promise.all(logins.map((r) => r.outcome));
+    const registerOutcomes = await Promise.all(registers.map((r) => r.outcome));
 
     // The signal came while most of the burst was still being worked on.
     expect(answeredBeforeSignal).toBeLessThan(all.length / 2);
@@ -106,6 +134,23 @@ describe("shutdown on SIGTERM (Node)", () => {
     expect(jsonLines(server.stdout()).filter((l) => l.msg === "shutting down")).toEqual([
       expect.objectContaining({ level: "info", signal: "SIGTERM" }),
     ]);
+  });
+
+  it("answers the requests on connections still queued for accept when the signal came", async () => {
+    const server = await start();
+    const user = account(`sd_queued_${Date.now().toString(36)}`);
+    expect((await post(server.url, "/api/user/register", user)).status).toBe(201);
+    const login = { username: user.username, password: user.password };
+    // Paused, the server accepts nothing: the kernel completes the connections and queues them,
+    // and takes the requests' bytes, as it does for a server busy when the signal comes.
+    server.child.kill("SIGSTOP");
+    const burst = Array.from({ length: 40 }, () => sendJson(server.url, "/api/user/login", login));
+    await Promise.all(burst.map((r) => r.written));
+    server.child.kill("SIGTERM");
+    server.child.kill("SIGCONT");
+    const outcomes = await Promise.all(burst.map((r) => r.outcome));
+    expect(outcomes.map((o) => ("status" in o ? o.status : o.error))).toEqual(burst.map(() => 200));
+    expect(await server.exited, server.stderr()).toBe(0);
   });
 
   it("sends the mail a request started before the signal, then exits 0", async () => {
