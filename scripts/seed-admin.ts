@@ -4,7 +4,7 @@ import { passwordProblem } from "../src/auth/password-policy";
 import { randomToken } from "../src/auth/tokens";
 import { nodeArgon2 } from "../src/node/argon2";
 import { loadConfigOrExit } from "../src/node/config";
-import { openDatabase } from "../src/node/database";
+import { openDatabaseOrExit } from "../src/node/database";
 import { loadEnvFile } from "../src/node/env-file";
 import { emailField, passwordField, usernameField } from "../src/users/user.fields";
 import { findByEmail, findByUsername, insertUser } from "../src/users/user.store";
@@ -34,7 +34,7 @@ if (problem) {
 }
 
 const config = loadConfigOrExit(process.env, { warn: false });
-const database = await openDatabase(config);
+const database = await openDatabaseOrExit(config);
 try {
   const existing = await findByUsername(database.db, username);
   if (existing) {

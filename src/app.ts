@@ -7,6 +7,7 @@ import type { AppEnv, Deps } from "./deps";
 import { notFound } from "./errors";
 import { createRouter } from "./lib/create-router";
 import { errorHandler } from "./lib/error-handler";
+import { accessLog } from "./middleware/access-log";
 import { allowedMethods } from "./middleware/allowed-methods";
 import { jsonBody } from "./middleware/json-body";
 import { noStore } from "./middleware/no-store";
@@ -29,7 +30,9 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
       : undefined,
   );
 
-  app.use(requestId());
+  // A client's X-Request-Id is kept when it is 1–64 of [A-Za-z0-9_=-]; else a UUID replaces it.
+  app.use(requestId({ limitLength: 64 }));
+  app.use(accessLog);
   app.use(async (c, next) => {
     const deps = provide(c);
     c.set("deps", deps);

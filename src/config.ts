@@ -84,6 +84,13 @@ const plainVars = {
   HASH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
   // Node: how often the process prunes stale rows (0: never). Workers: wrangler.toml's cron.
   PRUNE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(3_600_000),
+  // One JSON line per request on stdout (src/middleware/access-log.ts).
+  ACCESS_LOG: z
+    .enum(["on", "off"])
+    .default("on")
+    .transform((v) => v === "on"),
+  // Node: on SIGTERM/SIGINT, how long requests in flight and mail get to finish before they are cut.
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(8000),
 };
 type PlainVar = keyof typeof plainVars;
 const plainNames = Object.keys(plainVars) as PlainVar[];

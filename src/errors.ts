@@ -98,6 +98,11 @@ export const methodNotAllowed = (allowed: string[]) =>
   new ApiError("METHOD_NOT_ALLOWED", "Method not allowed.", {
     headers: { Allow: allowed.join(", ") },
   });
+export const payloadTooLarge = () =>
+  new ApiError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB.");
+
+export const unsupportedMediaType = () =>
+  new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.");
 
 export const conflict = (message: string) => new ApiError("CONFLICT", message);
 

@@ -1,26 +1,38 @@
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { loadConfigOrExit } from "./node/config";
+import { connectionRules } from "./node/connection-rules";
 import { createNodeDeps } from "./node/deps";
 import { loadEnvFile } from "./node/env-file";
 import { startPruneJob } from "./node/prune-job";
+import { closeServer, shutdownOnSignals } from "./node/shutdown";
 
 loadEnvFile();
 const config = loadConfigOrExit(process.env);
-const { deps, database } = await createNodeDeps(config);
+const { deps, database, background } = await createNodeDeps(config);
 const app = createApp(() => deps);
 const stopPruning = startPruneJob(deps);
+const connections = connectionRules(app.fetch);
 const where = database.kind === "pglite" ? `embedded PGlite in ${config.pgliteDir}` : "Postgres";
 
-const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+// An HTTP/1.1 server: serve() makes an http.Server unless told to make another kind.
+const server = serve({ fetch: connections.fetch, port: config.port }, (info) => {
   console.log(`User API on http://localhost:${info.port} (Swagger UI: /doc), database: ${where}`);
-});
+}) as Server;
 
-const shutdown = () => {
-  server.close();
-  void stopPruning()
-    .then(() => database.close())
-    .finally(() => process.exit(0));
-};
-process.once("SIGINT", shutdown);
-process.once("SIGTERM", shutdown);
+shutdownOnSignals(
+  {
+    // No new connections; the requests in flight are answered (each connection then closes),
+    // and the mail they started goes out.
+    async drain() {
+      connections.stopReusing();
+      await closeServer(server);
+      await background.settled();
+    },
+    abort: () => server.closeAllConnections(),
+    // The prune job finishes its batch before the pool closes.
+    release: () => stopPruning().then(() => database.close()),
+  },
+  config.shutdownTimeoutMs,
+);

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { isDatabaseUnavailable, pgErrorCode } from "../db/database";
 import type { AppEnv } from "../deps";
 import { ApiError, type ErrorCode, errorTable, internalError, serviceUnavailable } from "../errors";
+import { log } from "./log";
 
 /**
  * What Hono's own HTTPExceptions become: the first code of their status in the table. Only 4xx:
@@ -20,13 +21,13 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
     apiError = error;
   } else if (isDatabaseUnavailable(error)) {
     apiError = serviceUnavailable();
-    log(c.var.requestId, "warn", error);
+    logFailure(c.var.requestId, "warn", error);
   } else if (error instanceof HTTPException && codeByHttpStatus.has(error.status)) {
     const code = codeByHttpStatus.get(error.status) as ErrorCode;
     apiError = new ApiError(code, error.status === 400 ? "Invalid request." : error.message);
   } else {
     apiError = internalError();
-    log(c.var.requestId, "error", error);
+    logFailure(c.var.requestId, "error", error);
   }
   return c.json(apiError.body, apiError.status, apiError.options.headers);
 };
@@ -35,10 +36,15 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
  * Logs the innermost cause only: Drizzle's wrapper message carries the query parameters, which
  * can include password hashes, and those never enter a log.
  */
-function log(requestId: string | undefined, level: "warn" | "error", error: unknown) {
+function logFailure(requestId: string | undefined, level: "warn" | "error", error: unknown) {
   let inner = error;
   while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
   const e = inner instanceof Error ? inner : new Error(String(inner));
-  const entry = { level, requestId, error: e.name, code: pgErrorCode(error), message: e.message };
-  console.error(JSON.stringify(level === "error" ? { ...entry, stack: e.stack } : entry));
+  log(level, level === "error" ? "unexpected error" : "database unavailable", {
+    request_id: requestId,
+    error: e.name,
+    code: pgErrorCode(error),
+    message: e.message,
+    ...(level === "error" ? { stack: e.stack } : {}),
+  });
 }

@@ -1,34 +1,54 @@
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { ApiError } from "../errors";
+import { ApiError, payloadTooLarge, unsupportedMediaType } from "../errors";
 import { assertValidText } from "../lib/validation";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const limit = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new ApiError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB.");
-  },
-});
+/**
+ * An oversized body up to this size is still read to its end (and discarded) before the 413, so
+ * its connection can carry the next request; a larger one is refused unread, and the connection
+ * closes (announced with `Connection: close` on Node, see src/node/connection-rules.ts).
+ */
+export const DRAIN_MAX_BYTES = 1024 * 1024;
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 function requireJson(c: Context) {
   const type = c.req.header("content-type") ?? "";
-  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.");
-  }
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) throw unsupportedMediaType();
 }
 
 const invalidJson = () => new ApiError("INVALID_JSON", "Request body is not valid JSON.");
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The body as text; bytes that are not UTF-8 are refused instead of becoming U+FFFD. */
-async function bodyText(c: Context) {
-  const bytes = await c.req.arrayBuffer();
+/**
+ * The body as text: refused (413) past MAX_BODY_BYTES, after reading it to its end when it is at
+ * most DRAIN_MAX_BYTES; bytes that are not UTF-8 are refused instead of becoming U+FFFD.
+ */
+async function readText(body: ReadableStream<Uint8Array> | null, declaredLength: number) {
+  if (declaredLength > DRAIN_MAX_BYTES) throw payloadTooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (body) {
+    const reader = body.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      size += read.value.length;
+      if (size > DRAIN_MAX_BYTES) {
+        void reader.cancel().catch(() => {});
+        throw payloadTooLarge();
+      }
+      if (size <= MAX_BODY_BYTES) chunks.push(read.value);
+    }
+  }
+  if (size > MAX_BODY_BYTES) throw payloadTooLarge();
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
   try {
     return utf8.decode(bytes);
   } catch {
@@ -36,11 +56,20 @@ async function bodyText(c: Context) {
   }
 }
 
-/** Parses the body text and refuses text Postgres cannot store or that is not Unicode. */
-function parse(text: string) {
+/**
+ * Parses the body text and refuses text Postgres cannot store or that is not Unicode. For the
+ * methods whose routes read a body, the text becomes the request's body and Hono caches the
+ * parsed value, so the route's validator reuses it.
+ */
+async function parse(c: Context, text: string) {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    if (BODY_METHODS.has(c.req.method)) {
+      c.req.raw = new Request(c.req.raw, { body: text });
+      value = await c.req.json();
+    } else {
+      value = JSON.parse(text);
+    }
   } catch {
     throw invalidJson();
   }
@@ -48,15 +77,14 @@ function parse(text: string) {
 }
 
 /**
- * For requests that carry a body: require JSON (415), cap the size before reading (413), parse it
- * (INVALID_JSON) and check its text. Hono caches the body, so route validators reuse it. A
- * request without a body is never refused for its Content-Type (many clients send
- * application/json on every GET); POST, PUT and PATCH without one are INVALID_JSON.
+ * For requests that carry a body: require JSON (415), cap the size (413), parse it (INVALID_JSON)
+ * and check its text. A request without a body is never refused for its Content-Type (many
+ * clients send application/json on every GET); POST, PUT and PATCH without one are INVALID_JSON.
  */
 export const jsonBody = createMiddleware(async (c, next) => {
   const { headers, body } = c.req.raw;
-  const parsed = (text: string) => {
-    parse(text);
+  const parsed = async (text: string) => {
+    await parse(c, text);
     return next();
   };
   const bodiless = () => (BODY_METHODS.has(c.req.method) ? parsed("") : next());
@@ -64,15 +92,13 @@ export const jsonBody = createMiddleware(async (c, next) => {
   if (length !== null && !headers.has("transfer-encoding")) {
     if (Number(length) === 0) return bodiless();
     requireJson(c);
-    return limit(c, async () => parsed(await bodyText(c)));
+    return parsed(await readText(body, Number(length)));
   }
   if (body === null) return bodiless();
   // Chunked, or a stream with no framing at all (Node's server gives every DELETE one): only
   // reading it, within the cap, tells whether there is a body.
-  return limit(c, async () => {
-    const text = await bodyText(c);
-    if (text === "") return bodiless();
-    requireJson(c);
-    return parsed(text);
-  });
+  const text = await readText(body, 0);
+  if (text === "") return bodiless();
+  requireJson(c);
+  return parsed(text);
 });

@@ -10,6 +10,7 @@ import type { Database } from "../db/database";
 import * as schema from "../db/schema";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { preparedByDefault } from "../lib/postgres-prepared";
+import { DirectoryInUseError, lockDirectory } from "./directory-lock";
 import { renewablePool } from "./renewable-pool";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
@@ -54,22 +55,32 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
   };
 }
 
-/** Embedded Postgres (PGlite) in `dir`, or in memory when `dir` is undefined; always migrated. */
+/**
+ * Embedded Postgres (PGlite) in `dir`, or in memory when `dir` is undefined; always migrated.
+ * `dir` is locked while open: two processes on one directory each see only their own writes and
+ * lose them (DirectoryInUseError for the second).
+ */
 export async function openPglite(dir: string | undefined): Promise<OpenDatabase> {
   if (dir) mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
-  const db = drizzlePglite(client, { schema });
-  const migrate = () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
-  await migrate();
-  return {
-    db,
-    kind: "pglite",
-    ping: async () => {
-      await client.query("select 1");
-    },
-    migrate,
-    close: () => client.close(),
-  };
+  const lock = dir ? lockDirectory(dir) : undefined;
+  try {
+    const client = await PGlite.create(dir);
+    const db = drizzlePglite(client, { schema });
+    const migrate = () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrate();
+    return {
+      db,
+      kind: "pglite",
+      ping: async () => {
+        await client.query("select 1");
+      },
+      migrate,
+      close: () => client.close().finally(() => lock?.release()),
+    };
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
 }
 
 /** DATABASE_URL when set, else the embedded database in PGLITE_DIR. */
@@ -77,3 +88,14 @@ export const openDatabase = (config: { databaseUrl?: string; pgliteDir: string }
   config.databaseUrl
     ? Promise.resolve(openPostgres(config.databaseUrl))
     : openPglite(config.pgliteDir);
+
+/** openDatabase, or an exit with a message when another process holds PGLITE_DIR. */
+export async function openDatabaseOrExit(config: { databaseUrl?: string; pgliteDir: string }) {
+  try {
+    return await openDatabase(config);
+  } catch (error) {
+    if (!(error instanceof DirectoryInUseError)) throw error;
+    console.error(`PGLITE_DIR ${error.message}`);
+    process.exit(1);
+  }
+}

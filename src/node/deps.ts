@@ -7,12 +7,28 @@ import { logBackgroundFailure } from "../lib/log-background";
 import { mailerFor } from "../mail/from-config";
 import { nodeArgon2 } from "./argon2";
 import { nodeAssets } from "./assets";
-import { type OpenDatabase, openDatabase } from "./database";
+import { type OpenDatabase, openDatabaseOrExit } from "./database";
 
 /** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
 export const deferOnNode: Deps["defer"] = (work) => {
   work.catch(logBackgroundFailure);
 };
+
+/** Background work that shutdown can wait for: each task as deferOnNode runs it. */
+export function backgroundWork() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    defer: ((work) => {
+      deferOnNode(work);
+      const tracked: Promise<unknown> = work.catch(() => {}).finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    }) satisfies Deps["defer"],
+    /** Resolves once no task is left, including tasks started meanwhile. */
+    async settled() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+  };
+}
 
 /** The peer of the TCP connection (undefined when the app is called without a socket, in tests). */
 export const socketAddress = (c: Context) =>
@@ -21,18 +37,19 @@ export const socketAddress = (c: Context) =>
 /** The app's dependencies on Node, built once for the process. */
 export async function createNodeDeps(
   config: Config,
-): Promise<{ deps: Deps; database: OpenDatabase }> {
-  const database = await openDatabase(config);
+): Promise<{ deps: Deps; database: OpenDatabase; background: ReturnType<typeof backgroundWork> }> {
+  const database = await openDatabaseOrExit(config);
+  const background = backgroundWork();
   const deps: Deps = {
     db: database.db,
     hasher: limitHashing(nodeArgon2, config),
     mailer: mailerFor(config),
     clock: systemClock,
     config,
-    defer: deferOnNode,
+    defer: background.defer,
     ping: database.ping,
     remoteAddress: socketAddress,
     assets: nodeAssets(),
   };
-  return { deps, database };
+  return { deps, database, background };
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** One request the fake received. */
 export type RecordedRequest = {
@@ -9,8 +10,11 @@ export type RecordedRequest = {
   body: unknown;
 };
 
-/** What the fake answers; `body` is sent as JSON unless it is a string. */
-export type FakeReply = { status: number; body: unknown };
+/**
+ * What the fake answers; `body` is sent as JSON unless it is a string. With `delayMs` it answers
+ * that much later, and a request whose client hung up meanwhile is not recorded (never confirmed).
+ */
+export type FakeReply = { status: number; body: unknown; delayMs?: number };
 
 /**
  * A local stand-in for the Resend API (POST /emails answers `{id}` like the real one), so the
@@ -31,6 +35,10 @@ export async function startFakeResend() {
       // Keep the raw text: a test will see the SDK sent something that is not JSON.
     }
     const path = req.url ?? "";
+    if (reply?.delayMs) {
+      await sleep(reply.delayMs);
+      if (req.socket.destroyed) return;
+    }
     requests.push({ method: req.method ?? "", path, headers: req.headers, body });
 
     const answer =

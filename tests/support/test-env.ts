@@ -13,6 +13,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     ...Object.fromEntries(rateLimitedRoutes.map((route) => [`RATE_LIMIT_${route}`, "off"])),
     RESET_EMAIL_INTERVAL: "0",
+    // A line per request would bury the test report; the access-log tests turn it on.
+    ACCESS_LOG: "off",
     ...overrides,
   };
 }

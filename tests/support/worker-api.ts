@@ -34,10 +34,13 @@ export async function createWorkerApi(
   options: StartOptions & {
     /** Where the Worker's Hyperdrive binding points instead (a proxy in front of the database). */
     hyperdriveUrl?: (databaseUrl: string) => string;
+    /** Receives what the Worker logs (console.*), line by line, instead of the test's output. */
+    onLog?: (entry: { level: string; message: string }) => void;
   } = {},
 ): Promise<
   ContractApi & {
     database: TestDatabase;
+    url: URL;
     /** Runs the Worker's scheduled handler, as a Cron Trigger would. */
     scheduled(cron: string): Promise<ScheduledResult>;
   }
@@ -68,6 +71,11 @@ export async function createWorkerApi(
     port: 0,
     // No request.cf from the network: offline is fine.
     cf: false,
+    ...(options.onLog && {
+      handleStructuredLogs: (entry: { level: string; message: string }) => {
+        options.onLog?.(entry);
+      },
+    }),
   });
   let base: URL;
   try {
@@ -106,6 +114,8 @@ export async function createWorkerApi(
   return {
     ...client,
     unchecked: (path, init) => fetchOnce(new URL(path, base), { redirect: "manual", ...init }),
+    /** Where workerd listens, for tests that speak HTTP on a socket of their own. */
+    url: base,
     db: database.db,
     database,
     jwtSecret: TEST_JWT_SECRET,

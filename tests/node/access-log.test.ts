@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../../src/config";
+import { accessLogCases } from "../support/access-log-cases";
+import { createTestDatabase, type TestDatabase } from "../support/database";
+import { createTestApi } from "../support/node-api";
+import { type ServerProcess, startServerProcess } from "../support/server-process";
+
+// What the server as `npm start` runs it prints, on stdout and stderr.
+let database: TestDatabase;
+let server: ServerProcess;
+beforeAll(async () => {
+  database = await createTestDatabase({ needsServer: true });
+  server = await startServerProcess({ DATABASE_URL: database.url as string, ACCESS_LOG: "on" });
+});
+afterAll(async () => {
+  await server?.stop();
+  await database?.drop();
+});
+
+describe("logs (Node)", () => {
+  accessLogCases(() => ({
+    url: server.url,
+    db: database.db,
+    logText: () => `${server.stdout()}\n${server.stderr()}`,
+  }));
+});
+
+describe("ACCESS_LOG", () => {
+  it("is on by default", () => {
+    expect(loadConfig({}).config.accessLog).toBe(true);
+  });
+
+  it("off silences the request lines", async () => {
+    // The app in-process on this file's database (dropped by afterAll).
+    const api = await createTestApi({ database, env: { ACCESS_LOG: "off" } });
+    const printed = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      expect((await api.request("/health")).status).toBe(200);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+  });
+});
