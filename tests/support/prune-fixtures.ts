@@ -37,9 +37,15 @@ export async function seedPruneRows(db: Database, userId: number) {
     values ('seed-of-ended', 'seed-ended', ${ago("2 hours")}, ${ahead("29 days")}, null),
       ('seed-consumed', 'seed-live', ${ago("2 hours")}, ${ahead("29 days")}, ${ago("1 hour")}),
       ('seed-current', 'seed-live', ${ago("1 hour")}, ${ahead("29 days")}, null)`);
-  await db.execute(sql`insert into password_reset_tokens (token_hash, user_id, expires_at, created_at)
-    values ('seed-reset-stale', ${userId}, ${ago("1 hour")}, ${ago("2 hours")}),
-      ('seed-reset-live', ${userId}, ${ahead("20 minutes")}, ${ago("10 minutes")})`);
+  // An account holds one reset token at most: the stale one belongs to an account of its own.
+  await db.execute(sql`with other as (
+      insert into users (username, email, first_name, last_name, password_hash, created_at, updated_at)
+      values ('seed_reset_other', 'seed_reset_other@example.com', 'Seed', 'Other', 'x', now(), now())
+      returning id
+    )
+    insert into password_reset_tokens (token_hash, user_id, expires_at, created_at)
+    select 'seed-reset-stale', id, ${ago("1 hour")}, ${ago("2 hours")} from other
+    union all select 'seed-reset-live', ${userId}, ${ahead("20 minutes")}, ${ago("10 minutes")}`);
   await db.execute(sql`insert into login_throttles (key, failures, locked_until, updated_at)
     values ('seed-old', 3, null, ${ago("2 days")}),
       ('seed-locked', 5, ${ahead("1 minute")}, now())`);
