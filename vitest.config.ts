@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// The contract suite runs twice: in-process against the Node app, and over HTTP against the
-// Worker in a local workerd (tests/support/contract-api.ts picks by TEST_TARGET).
+// The contract suite runs three times: in-process against the Node app, over HTTP against the
+// Node server, and over HTTP against the Worker in a local workerd (tests/support/contract-api.ts
+// picks by TEST_TARGET).
 export default defineConfig({
   test: {
     // The default report, then one plain "N passed, N failed" line to close the run.
@@ -18,6 +19,20 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
           include: ["tests/contract/**/*.test.ts", "tests/node/**/*.test.ts"],
           env: { TEST_TARGET: "node" },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The contract again, over HTTP against the Node server as `npm start` runs it (its own
+          // process: native argon2, the Resend SDK to a fake, keep-alive connections).
+          name: "node-http",
+          isolate: false,
+          // Each file's server is its own process and mostly waits on Postgres and argon2.
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+          include: ["tests/contract/**/*.test.ts"],
+          env: { TEST_TARGET: "node-http" },
         },
       },
       {

@@ -170,18 +170,21 @@ describe("body size", () => {
     expect(await api.userRow(username)).toBeUndefined();
   });
 
-  it("a body over 64 KiB streamed without Content-Length gets 413", async () => {
-    const { text, username } = bodyOfSize(MAX_BODY * 4);
+  it("a body streamed without Content-Length gets 413 once past 64 KiB, before it ends", async () => {
+    // One byte over: the server can only tell from the last byte sent, so it has read all of it
+    // when it answers (closing a connection with bytes unread resets it, and the reset can beat
+    // the answer to the client). The stream stays open: the answer must not wait for its end.
+    const { text, username } = bodyOfSize(MAX_BODY + 1);
     const bytes = encoder.encode(text);
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192));
-        controller.close();
       },
     });
+    // On a connection of its own, which the server may close after answering an unfinished request.
     const res = await api.request("/api/user/register", {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", connection: "close" },
       body: stream,
       duplex: "half",
     } as RequestInit);
