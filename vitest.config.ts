@@ -16,6 +16,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: "node",
+          // vitest's default on 2 cores is one file at a time; most files wait on Postgres, child
+          // processes (scripts, bench smoke) or timers (the outage tests), so two overlap well.
+          maxWorkers: 2,
           sequence: { groupOrder: 0 },
           include: ["tests/contract/**/*.test.ts", "tests/node/**/*.test.ts"],
           env: { TEST_TARGET: "node" },
