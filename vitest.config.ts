@@ -30,8 +30,9 @@ export default defineConfig({
           // The contract again, over HTTP against the Node server as `npm start` runs it (its own
           // process: native argon2, the Resend SDK to a fake, keep-alive connections).
           name: "node-http",
+          // The files share no state (each starts its own server and database), so a fork's
+          // files may share its imports; two at a time, after the node project (as the worker's).
           isolate: false,
-          // Each file's server is its own process and mostly waits on Postgres and argon2.
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
           include: ["tests/contract/**/*.test.ts"],

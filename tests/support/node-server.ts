@@ -7,12 +7,14 @@ import { envSchema } from "../../src/config";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
+// The tail of the server's output kept for error messages and assertions (it logs every request).
+const OUTPUT_KEPT = 64 * 1024;
 
 /** The Node server as `npm start` runs it, in a child process of the test. */
 export type NodeServer = {
   /** http://127.0.0.1:<port> */
   url: URL;
-  /** Everything the server printed so far (stdout and stderr). */
+  /** What the server printed lately (stdout and stderr, the last 64 KiB). */
   output(): string;
   /** SIGTERM, then SIGKILL if it has not exited within 10 s; resolves with the exit code. */
   stop(): Promise<number | null>;
@@ -21,7 +23,7 @@ export type NodeServer = {
 /**
  * Spawns `node scripts/start.mjs` (what `npm start` runs: the compiled src/node.ts) on this same
  * Node, with `env` on a copy of this process's environment cleared of every app variable, so a
- * DATABASE_URL in the shell cannot reach the server; PORT is a free port unless `env` names one.
+ * DATABASE_URL in the shell cannot reach the server.
  */
 export function spawnNodeServer(env: Record<string, string>) {
   const clean = { ...process.env };
@@ -33,7 +35,7 @@ export function spawnNodeServer(env: Record<string, string>) {
   });
   let output = "";
   const keep = (chunk: Buffer) => {
-    output += chunk.toString();
+    output = (output + chunk.toString()).slice(-OUTPUT_KEPT);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
@@ -51,8 +53,9 @@ export async function startNodeServer(env: Record<string, string>): Promise<Node
   const stop = () => stopChild(child, exited);
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`the Node server exited with ${child.exitCode}:\n${output()}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const status = child.exitCode ?? child.signalCode;
+      throw new Error(`the Node server exited (${status}) before it was ready:\n${output()}`);
     }
     if (Date.now() > deadline) {
       await stop();
