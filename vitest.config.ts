@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// The contract suite runs twice: in-process against the Node app, and over HTTP against the
-// Worker in a local workerd (tests/support/contract-api.ts picks by TEST_TARGET).
+// The contract suite runs three times: in-process against the Node app, over HTTP against the
+// Node server, and over HTTP against the Worker in a local workerd (tests/support/contract-api.ts
+// picks by TEST_TARGET).
 export default defineConfig({
   test: {
     // The default report, then one plain "N passed, N failed" line to close the run.
@@ -15,9 +16,27 @@ export default defineConfig({
         extends: true,
         test: {
           name: "node",
+          // vitest's default on 2 cores is one file at a time; most files wait on Postgres, child
+          // processes (scripts, bench smoke) or timers (the outage tests), so two overlap well.
+          maxWorkers: 2,
           sequence: { groupOrder: 0 },
           include: ["tests/contract/**/*.test.ts", "tests/node/**/*.test.ts"],
           env: { TEST_TARGET: "node" },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The contract again, over HTTP against the Node server as `npm start` runs it (its own
+          // process: native argon2, the Resend SDK to a fake, keep-alive connections).
+          name: "node-http",
+          // The files share no state (each starts its own server and database), so a fork's
+          // files may share its imports; two at a time, after the node project (as the worker's).
+          isolate: false,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+          include: ["tests/contract/**/*.test.ts"],
+          env: { TEST_TARGET: "node-http" },
         },
       },
       {

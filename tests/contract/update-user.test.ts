@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
 import { usernameIs } from "../../src/users/user.store";
 import { login, rowOf } from "../support/auth-helpers";
@@ -11,21 +11,11 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const put = (target: string, body: unknown, token?: string, on: ContractApi = api) =>
-  on.send("PUT", `/api/user/${encodeURIComponent(target)}`, body, token);
+const put = (target: string, body: unknown, token?: string) =>
+  api.send("PUT", `/api/user/${encodeURIComponent(target)}`, body, token);
 
-const get = (target: string, token: string, on: ContractApi = api) =>
-  on.send("GET", `/api/user/${encodeURIComponent(target)}`, undefined, token);
-
-/** Runs `work` against an API with a database of its own, for rules about "the last admin". */
-async function withOwnDatabase(work: (own: ContractApi) => Promise<void>) {
-  const own = await startApi();
-  try {
-    await work(own);
-  } finally {
-    await own.close();
-  }
-}
+const get = (target: string, token: string) =>
+  api.send("GET", `/api/user/${encodeURIComponent(target)}`, undefined, token);
 
 const expectRevoked = async (res: Response) => {
   expect(res.status).toBe(401);
@@ -390,63 +380,56 @@ describe("PUT /api/user/{username}: changes that revoke the account's tokens", (
 });
 
 describe("PUT /api/user/{username}: the last active ADMIN", () => {
+  // Each test starts with no ADMIN at all and makes the ones it needs.
+  beforeEach(() => api.db.update(users).set({ role: "USER" }).where(eq(users.role, "ADMIN")));
+
   it("cannot demote itself (409), and stays an ADMIN with a working token", async () => {
-    await withOwnDatabase(async (own) => {
-      const admin = await own.signedIn({ role: "ADMIN" });
-      await own.createUser();
-      const before = await rowOf(own, admin.username);
-      const res = await put(admin.username, { role: "USER" }, admin.token, own);
-      expect(res.status).toBe(409);
-      expect(await res.json()).toEqual({ msg: expect.any(String), code: "CONFLICT" });
-      expect(await rowOf(own, admin.username)).toEqual(before);
-      expect((await get(admin.username, admin.token, own)).status).toBe(200);
-    });
+    const admin = await api.signedIn({ role: "ADMIN" });
+    await api.createUser();
+    const before = await rowOf(api, admin.username);
+    const res = await put(admin.username, { role: "USER" }, admin.token);
+    expect(res.status).toBe(409);
+    expect(await res.json()).toEqual({ msg: expect.any(String), code: "CONFLICT" });
+    expect(await rowOf(api, admin.username)).toEqual(before);
+    expect((await get(admin.username, admin.token)).status).toBe(200);
   });
 
   it("cannot deactivate itself (409), not even together with another change", async () => {
-    await withOwnDatabase(async (own) => {
-      const admin = await own.signedIn({ role: "ADMIN" });
-      const before = await rowOf(own, admin.username);
-      for (const body of [{ active: false }, { active: false, first_name: "Gone" }]) {
-        const res = await put(admin.username, body, admin.token, own);
-        expect(res.status, JSON.stringify(body)).toBe(409);
-        expect(await res.json()).toMatchObject({ code: "CONFLICT" });
-      }
-      expect(await rowOf(own, admin.username)).toEqual(before);
-    });
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const before = await rowOf(api, admin.username);
+    for (const body of [{ active: false }, { active: false, first_name: "Gone" }]) {
+      const res = await put(admin.username, body, admin.token);
+      expect(res.status, JSON.stringify(body)).toBe(409);
+      expect(await res.json()).toMatchObject({ code: "CONFLICT" });
+    }
+    expect(await rowOf(api, admin.username)).toEqual(before);
   });
 
   it("an inactive second ADMIN does not count as another active admin", async () => {
-    await withOwnDatabase(async (own) => {
-      const admin = await own.signedIn({ role: "ADMIN" });
-      const dormant = await own.createUser({ role: "ADMIN" });
-      await own.db.update(users).set({ active: false }).where(usernameIs(dormant.username));
-      const res = await put(admin.username, { role: "USER" }, admin.token, own);
-      expect(res.status).toBe(409);
-      expect(await rowOf(own, admin.username)).toMatchObject({ role: "ADMIN", active: true });
-    });
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const dormant = await api.createUser({ role: "ADMIN" });
+    await api.db.update(users).set({ active: false }).where(usernameIs(dormant.username));
+    const res = await put(admin.username, { role: "USER" }, admin.token);
+    expect(res.status).toBe(409);
+    expect(await rowOf(api, admin.username)).toMatchObject({ role: "ADMIN", active: true });
   });
 
   it("with a second active ADMIN, an admin can demote itself", async () => {
-    await withOwnDatabase(async (own) => {
-      const admin = await own.signedIn({ role: "ADMIN" });
-      await own.createUser({ role: "ADMIN" });
-      const res = await put(admin.username, { role: "USER" }, admin.token, own);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ user: { role: "USER" } });
-      expect(await rowOf(own, admin.username)).toMatchObject({ role: "USER" });
-    });
+    const admin = await api.signedIn({ role: "ADMIN" });
+    await api.createUser({ role: "ADMIN" });
+    const res = await put(admin.username, { role: "USER" }, admin.token);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ user: { role: "USER" } });
+    expect(await rowOf(api, admin.username)).toMatchObject({ role: "USER" });
   });
 
   it("with a second active ADMIN, an admin can deactivate itself", async () => {
-    await withOwnDatabase(async (own) => {
-      const admin = await own.signedIn({ role: "ADMIN" });
-      await own.createUser({ role: "ADMIN" });
-      const res = await put(admin.username, { active: false }, admin.token, own);
-      expect(res.status).toBe(200);
-      expect(await rowOf(own, admin.username)).toMatchObject({ active: false });
-      await expectRevoked(await get(admin.username, admin.token, own));
-    });
+    const admin = await api.signedIn({ role: "ADMIN" });
+    await api.createUser({ role: "ADMIN" });
+    const res = await put(admin.username, { active: false }, admin.token);
+    expect(res.status).toBe(200);
+    expect(await rowOf(api, admin.username)).toMatchObject({ active: false });
+    await expectRevoked(await get(admin.username, admin.token));
   });
 
   // One race can be won by luck; a few rounds make a lock-order deadlock (a 500) show up.
@@ -454,24 +437,22 @@ describe("PUT /api/user/{username}: the last active ADMIN", () => {
     ["demoting", { role: "USER" }],
     ["deactivating", { active: false }],
   ])("two admins %s themselves at once leave exactly one active ADMIN", async (_label, change) => {
-    await withOwnDatabase(async (own) => {
-      let survivor = await own.signedIn({ role: "ADMIN" });
-      for (let round = 0; round < 5; round++) {
-        const rival = await own.signedIn({ role: "ADMIN" });
-        const [first, second] = await Promise.all([
-          put(survivor.username, change, survivor.token, own),
-          put(rival.username, change, rival.token, own),
-        ]);
-        const statuses = [first?.status, second?.status];
-        expect([...statuses].sort(), `round ${round}`).toEqual([200, 409]);
-        const admins = await own.db
-          .select({ username: users.username })
-          .from(users)
-          .where(sql`${users.role} = 'ADMIN' and ${users.active}`);
-        expect(admins, `round ${round}`).toHaveLength(1);
-        if (statuses[0] === 200) survivor = rival;
-        expect(admins[0]?.username).toBe(survivor.username);
-      }
-    });
+    let survivor = await api.signedIn({ role: "ADMIN" });
+    for (let round = 0; round < 5; round++) {
+      const rival = await api.signedIn({ role: "ADMIN" });
+      const [first, second] = await Promise.all([
+        put(survivor.username, change, survivor.token),
+        put(rival.username, change, rival.token),
+      ]);
+      const statuses = [first?.status, second?.status];
+      expect([...statuses].sort(), `round ${round}`).toEqual([200, 409]);
+      const admins = await api.db
+        .select({ username: users.username })
+        .from(users)
+        .where(sql`${users.role} = 'ADMIN' and ${users.active}`);
+      expect(admins, `round ${round}`).toHaveLength(1);
+      if (statuses[0] === 200) survivor = rival;
+      expect(admins[0]?.username).toBe(survivor.username);
+    }
   });
 });

@@ -1,10 +1,13 @@
+import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
 import { HTTPException } from "hono/http-exception";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   ApiError,
   alreadyTaken,
   type ErrorCode,
   errorTable,
+  internalError,
   invalidCredentials,
   notFound,
   serviceUnavailable,
@@ -92,6 +95,65 @@ describe("errorResponses documents a route's codes", () => {
     );
     expect(responses[503].description).toBe(
       `SERVICE_UNAVAILABLE: ${errorTable.SERVICE_UNAVAILABLE.description}`,
+    );
+  });
+});
+
+describe("a database error in the middle of a query", () => {
+  // A trigger makes Postgres refuse the insert of a registration, after the hash was computed.
+  beforeAll(async () => {
+    await api.db.execute(
+      sql.raw(`create function refuse_boom() returns trigger language plpgsql as $$
+        begin raise exception 'registration refused by a test trigger'; end $$`),
+    );
+    await api.db.execute(
+      sql.raw(`create trigger refuse_boom before insert on users for each row
+        when (new.username like 'boom%') execute function refuse_boom()`),
+    );
+  });
+  afterAll(async () => {
+    await api.db.execute(sql.raw("drop trigger refuse_boom on users"));
+    await api.db.execute(sql.raw("drop function refuse_boom"));
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("is a 500 INTERNAL, logged with the request id but never with the query's parameters", async () => {
+    const printed: string[] = [];
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        printed.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+      });
+    }
+    const password = "a recognisable password";
+    // The stored form the fast hasher gives it, which the insert carries as a bind parameter.
+    const hash = `$fake$${createHash("sha256").update(password).digest("hex")}`;
+    const res = await api.app.request("/api/user/register", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        username: "boom_user",
+        first_name: "Boom",
+        last_name: "User",
+        email: "boom_user@example.com",
+        password,
+      }),
+    });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual(internalError().body);
+    expect(await api.userRow("boom_user")).toBeUndefined();
+
+    for (const line of printed) {
+      expect(line).not.toContain(hash);
+      expect(line).not.toContain(password);
+      expect(line).not.toMatch(/insert into/i);
+    }
+
+    const requestId = res.headers.get("x-request-id") as string;
+    const logged = printed.filter((line) => line.includes(requestId));
+    expect(logged.some((line) => line.includes("registration refused by a test trigger"))).toBe(
+      true,
     );
   });
 });

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { limitHashing } from "../../src/auth/hash-limiter";
 import type { PasswordHasher } from "../../src/auth/password";
+import { loginThrottles } from "../../src/db/schema";
+import { ApiError } from "../../src/errors";
 import { nodeArgon2 } from "../../src/node/argon2";
 import { login } from "../support/auth-helpers";
 import { FastHasher } from "../support/fakes";
@@ -180,6 +183,86 @@ class GatedHasher implements PasswordHasher {
 const until = async (done: () => boolean) => {
   while (!done()) await sleep(5);
 };
+
+describe("at most 512 requests wait for a hashing slot", () => {
+  // Stated here, not imported: the test pins the bound.
+  const MAX_WAITING = 512;
+
+  it("the 513th waiter is refused with 503 at once; those already waiting are served", async () => {
+    const gated = new GatedHasher();
+    const capped = limitHashing(gated, { hashConcurrency: 1, hashQueueTimeoutMs: 30_000 });
+    gated.hold();
+    const admitted = Array.from({ length: 1 + MAX_WAITING }, () =>
+      capped.verify("$fake$x", "password"),
+    );
+    const refused = capped.verify("$fake$x", "password");
+    const saturated = capped.saturated?.();
+    gated.open();
+    const outcomes = await Promise.allSettled([...admitted, refused]);
+    expect(saturated).toBe(true);
+    expect(outcomes.slice(0, -1).every((o) => o.status === "fulfilled")).toBe(true);
+    const last = outcomes.at(-1) as PromiseRejectedResult;
+    expect(last.status).toBe("rejected");
+    expect(last.reason).toBeInstanceOf(ApiError);
+    expect(last.reason).toMatchObject({ status: 503, body: BUSY });
+  });
+
+  describe("over HTTP", () => {
+    let gated: GatedHasher;
+    let api: NodeTestApi;
+    beforeAll(async () => {
+      gated = new GatedHasher();
+      api = await createTestApi({
+        hasher: gated,
+        env: { HASH_CONCURRENCY: "1", HASH_QUEUE_TIMEOUT_MS: "30000" },
+      });
+    });
+    afterAll(() => api.close());
+    let parked: Promise<Response>[] = [];
+    // A failed test must not leave requests waiting on the gate.
+    afterEach(async () => {
+      gated.open();
+      await Promise.allSettled(parked);
+    });
+
+    it("while the queue is full, login and register get 503 before any database work", async () => {
+      gated.hold();
+      // One login holds the only slot; 512 wait for it. Unknown names: verified against the
+      // dummy hash, each a failure of its own name.
+      parked = Array.from({ length: 1 + MAX_WAITING }, (_, i) =>
+        login(api, `queued_${i}`, "some password"),
+      );
+      const saturated = () => api.deps.hasher.saturated?.() === true;
+      const deadline = Date.now() + 30_000;
+      await until(() => saturated() || Date.now() > deadline);
+      expect(saturated()).toBe(true);
+      const throttleRows = await api.db.select().from(loginThrottles);
+
+      const refusedLogin = await outcome(await login(api, "one_too_many", "some password"));
+      const registration = {
+        username: "queue_full",
+        first_name: "Queue",
+        last_name: "Full",
+        email: "queue_full@example.com",
+        password: "pw-queue_full-secret",
+      };
+      const refusedRegister = await outcome(
+        await api.send("POST", "/api/user/register", registration),
+      );
+      for (const refused of [refusedLogin, refusedRegister]) {
+        expect(refused).toEqual({ status: 503, body: BUSY, retryAfter: "1" });
+      }
+      expect(await api.db.select().from(loginThrottles)).toEqual(throttleRows);
+      expect(await api.userRow("queue_full")).toBeUndefined();
+
+      gated.open();
+      const served = await Promise.all(parked.map(async (res) => outcome(await res)));
+      expect(served).toEqual(
+        parked.map(() => ({ status: 401, body: INVALID_CREDENTIALS, retryAfter: null })),
+      );
+    }, 60_000);
+  });
+});
 
 describe("the account lockout under concurrent logins", () => {
   let slow: SlowHasher;

@@ -171,6 +171,31 @@ describe("a failing Resend does not change the answer and is only logged, withou
     expect((await resetPassword(api, token, "after a failed mail")).status).toBe(200);
   });
 
+  it("422 whose message quotes the mail it refused, reset link included", async () => {
+    const side = appWith({});
+    fake.reply((request) => ({
+      status: 422,
+      body: {
+        statusCode: 422,
+        name: "validation_error",
+        message: `Invalid \`text\` field: ${(request.body as SentEmail).text}`,
+      },
+    }));
+    const user = await api.createUser();
+    const res = await side.forget(user);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(RESET_SENT);
+
+    const [outcome] = await side.settle();
+    const token = tokenIn(emailsTo(user.email)[0]?.body as SentEmail);
+    // The error itself carries the token; what reaches the log must not.
+    expect(String((outcome as PromiseRejectedResult).reason)).toContain(token);
+    const failure = side.printed.find((line) => line.includes("background task failed"));
+    expect(failure).toContain("status 422");
+    expect(failure).toContain("Invalid `text` field");
+    for (const line of side.printed) expect(line).not.toContain(token);
+  });
+
   it("an unreachable Resend", async () => {
     const dead = await startFakeResend();
     await dead.close();

@@ -99,6 +99,24 @@ describe("the lockout grows from LOGIN_LOCKOUT_BASE, doubling, up to 15 minutes"
   });
 });
 
+describe("only failures less than a day apart are consecutive", () => {
+  it("4 failures, a day and a second of quiet, 4 more: no lock", async () => {
+    const user = await api.createUser();
+    await failLogins(api, user.username, 4);
+    api.clock.advance(86_400 + 1);
+    await failLogins(api, user.username, 4);
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+  });
+
+  it("failures 23 hours apart still add up to a lock", async () => {
+    const user = await api.createUser();
+    await failLogins(api, user.username, 4);
+    api.clock.advance(23 * 3600);
+    await failLogins(api, user.username, 1);
+    expect(await lockedFor(api, user.username, user.password)).toBe(60);
+  });
+});
+
 describe("an unknown username goes through exactly the same lockout", () => {
   it("same statuses, bodies and Retry-After at every step, lock growth included", async () => {
     const user = await api.createUser();

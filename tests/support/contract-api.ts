@@ -5,9 +5,10 @@ import { createTestApi } from "./node-api";
 
 /**
  * What a contract test may use: HTTP requests to the API and direct access to its database.
- * The same tests run against every runtime (TEST_TARGET=node, the default, or worker), so
- * nothing here reaches into a process: time travel is done in the database, tokens are forged
- * with the known test secret.
+ * The same tests run against every runtime (TEST_TARGET=node, the default: the app in-process;
+ * node-http: the Node server as `npm start` runs it; worker: the Worker in workerd), so nothing
+ * here reaches into a process: time travel is done in the database, tokens are forged with the
+ * known test secret.
  */
 export type ContractApi = ReturnType<typeof apiClient> & {
   /** A request whose response is not checked (a fuzzer judges 5xx answers itself). */
@@ -39,6 +40,7 @@ export type StartOptions = { env?: Record<string, string> };
 export async function startApi(options: StartOptions = {}): Promise<ContractApi> {
   const target = process.env.TEST_TARGET ?? "node";
   if (target === "node") return createTestApi(options);
+  if (target === "node-http") return (await import("./node-http-api")).createNodeHttpApi(options);
   // Loaded only here: the Node target never pays for importing wrangler.
   if (target === "worker") return (await import("./worker-api")).createWorkerApi(options);
   throw new Error(`Unknown TEST_TARGET=${target}`);

@@ -18,11 +18,12 @@ export type FakeReply = { status: number; body: unknown; delayMs?: number };
 
 /**
  * A local stand-in for the Resend API (POST /emails answers `{id}` like the real one), so the
- * real `resend` SDK can be exercised over HTTP. `reply` changes the next answers.
+ * real `resend` SDK can be exercised over HTTP. `reply` changes the next answers; a function
+ * builds each from the request (an error that quotes what it was sent).
  */
 export async function startFakeResend() {
   const requests: RecordedRequest[] = [];
-  let reply: FakeReply | undefined;
+  let reply: FakeReply | ((request: RecordedRequest) => FakeReply) | undefined;
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -35,14 +36,16 @@ export async function startFakeResend() {
       // Keep the raw text: a test will see the SDK sent something that is not JSON.
     }
     const path = req.url ?? "";
-    if (reply?.delayMs) {
-      await sleep(reply.delayMs);
+    const request = { method: req.method ?? "", path, headers: req.headers, body };
+    const delayMs = typeof reply === "object" ? reply.delayMs : undefined;
+    if (delayMs) {
+      await sleep(delayMs);
       if (req.socket.destroyed) return;
     }
-    requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    requests.push(request);
 
     const answer =
-      reply ??
+      (typeof reply === "function" ? reply(request) : reply) ??
       (req.method === "POST" && path === "/emails"
         ? { status: 200, body: { id: `fake-email-${requests.length}` } }
         : {
@@ -65,7 +68,7 @@ export async function startFakeResend() {
     requests,
     /** Requests that sent an email. */
     emails: () => requests.filter((r) => r.method === "POST" && r.path === "/emails"),
-    reply(next: FakeReply | undefined) {
+    reply(next: FakeReply | ((request: RecordedRequest) => FakeReply) | undefined) {
       reply = next;
     },
     close: () =>

@@ -5,7 +5,9 @@ export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 /**
  * The environment every test API starts with, on every runtime. Per-IP limits and the reset-email
  * interval are off because a test file is one client sending many requests; the tests of those
- * rules turn them on. `overrides` win.
+ * rules turn them on. A burst of real argon2 runs (20 guesses at once) may wait longer than the
+ * default second for a hashing slot on a loaded machine; the tests of that 503 set their own.
+ * `overrides` win.
  */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -15,6 +17,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     RESET_EMAIL_INTERVAL: "0",
     // A line per request would bury the test report; the access-log tests turn it on.
     ACCESS_LOG: "off",
+    HASH_QUEUE_TIMEOUT_MS: "10000",
     ...overrides,
   };
 }

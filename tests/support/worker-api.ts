@@ -1,16 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { inject } from "vitest";
-import type { MailMessage } from "../../src/mail/mailer";
-import { apiClient, checkedResponse } from "./api-client";
 import type { ContractApi, StartOptions } from "./contract-api";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { startFakeResend } from "./fake-resend";
-import { TEST_JWT_SECRET, testEnv } from "./test-env";
-
-// Mail leaves the Worker in ctx.waitUntil after the response, so the test cannot await it; it
-// waits until neither the API nor the fake Resend has seen traffic for this long.
-const MAIL_QUIET_MS = 300;
-const MAIL_WAIT_MAX_MS = 5_000;
+import { httpContractApi } from "./http-api";
+import { testEnv } from "./test-env";
 
 /** The part of Miniflare's API these tests use (loaded from wrangler's own dependency). */
 type MiniflareClass = new (
@@ -85,75 +78,25 @@ export async function createWorkerApi(
     throw error;
   }
 
-  let lastResponseAt = Date.now();
-  const client = apiClient(async (path, init) => {
-    // Redirects are part of the contract (GET / → /doc): look at them, as app.request does.
-    const res = await fetchOnce(new URL(path, base), { redirect: "manual", ...init });
-    lastResponseAt = Date.now();
-    return checkedResponse(path, res);
-  }, database.db);
-
-  async function settledMails(): Promise<MailMessage[]> {
-    const deadline = Date.now() + MAIL_WAIT_MAX_MS;
-    let seen = resend.requests.length;
-    let changedAt = Date.now();
-    while (Date.now() < deadline) {
-      if (resend.requests.length !== seen) {
-        seen = resend.requests.length;
-        changedAt = Date.now();
-      }
-      if (Date.now() - Math.max(changedAt, lastResponseAt) >= MAIL_QUIET_MS) break;
-      await sleep(20);
-    }
-    return resend.emails().map(({ body }) => {
-      const { to, subject, text, html } = body as MailMessage & { to: string | string[] };
-      return { to: Array.isArray(to) ? to.join(",") : to, subject, text, html };
-    });
-  }
-
+  const api = httpContractApi({
+    base,
+    database,
+    resend,
+    stop: () => worker.dispose(),
+    // workerd closes a connection, without saying so (no `Connection: close`), once it has
+    // answered a request whose body the Worker did not read (a 415 or a 413, for one), and
+    // Node's fetch may already have sent the next request on it, which is then lost.
+    // Requests without a body keep the connection alive; any dropped connection fails the test.
+    bodyOnOwnConnection: true,
+  });
   return {
-    ...client,
-    unchecked: (path, init) => fetchOnce(new URL(path, base), { redirect: "manual", ...init }),
+    ...api,
     /** Where workerd listens, for tests that speak HTTP on a socket of their own. */
     url: base,
-    db: database.db,
-    database,
-    jwtSecret: TEST_JWT_SECRET,
-    baseUrl: async () => base.origin,
-    async mailsTo(address) {
-      return (await settledMails()).filter((m) => m.to === address);
-    },
     async scheduled(cron) {
       return (await worker.getWorker()).scheduled({ cron });
     },
-    async close() {
-      await worker.dispose();
-      await resend.close();
-      await database.drop();
-    },
   };
-}
-
-/**
- * fetch, sent again once when it failed on a reused connection that workerd had closed: workerd
- * closes a keep-alive connection after answering a request whose body it did not read (413), and
- * Node's fetch may already have picked that connection for the next request, which then never
- * reached the Worker. A streamed body is teed first, so its second copy can be sent again.
- */
-async function fetchOnce(url: URL, init: RequestInit): Promise<Response> {
-  let again = init;
-  if (init.body instanceof ReadableStream) {
-    const [first, second] = init.body.tee();
-    init = { ...init, body: first };
-    again = { ...init, body: second };
-  }
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET") throw error;
-    return fetch(url, again);
-  }
 }
 
 /** Miniflare refuses a Hyperdrive URL without a password, even for a server that asks none. */
