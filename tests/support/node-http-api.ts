@@ -25,7 +25,12 @@ export async function createNodeHttpApi(
         ...options.env,
       }),
     );
-    return httpContractApi({ base: server.url, database, resend, stop: server.stop });
+    const api = httpContractApi({ base: server.url, database, resend, stop: server.stop });
+    // Without APP_URL the server links its reset emails to http://localhost:<port>, the name it
+    // announces itself by; a browser must see the same origin to follow them.
+    const browserBase = new URL(server.url);
+    browserBase.hostname = "localhost";
+    return { ...api, baseUrl: async () => browserBase.origin };
   } catch (error) {
     await Promise.allSettled([resend.close(), database.drop()]);
     throw error;
