@@ -232,6 +232,9 @@ async function main() {
       const window = (from: number, to: number) =>
         median(memory.filter((m) => m.atS >= from && m.atS < to).map((m) => m.rssMB));
       const early = window(60, 120);
+      const perMinute = Array.from({ length: Math.ceil(elapsedS / 60) }, (_, m) =>
+        window(m * 60, (m + 1) * 60),
+      );
       const late = window(elapsedS - 60, elapsedS + 1);
       const rows = [...stats].map(([name, s]) => ({
         name,
@@ -251,7 +254,12 @@ async function main() {
         concurrency: options.concurrency,
         total,
         failed,
-        rss: { secondMinuteMB: early, lastMinuteMB: late, peakMB: memoryOf(api.pid).peakMB },
+        rss: {
+          secondMinuteMB: early,
+          lastMinuteMB: late,
+          perMinuteMB: perMinute,
+          peakMB: memoryOf(api.pid).peakMB,
+        },
         memory,
         rows,
       };
@@ -264,6 +272,8 @@ async function main() {
           (r) =>
             `| ${r.name} | ${r.requests} | ${r.perSecond.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.failed}${r.failed ? ` ${JSON.stringify(r.statuses)}` : ""} |`,
         ),
+        "",
+        `RSS median per minute (MB): ${perMinute.map((mb) => mb.toFixed(0)).join(", ")}`,
         "",
         `${total} requests, ${failed} failed. RSS: ${early.toFixed(0)} MB in minute 2, ` +
           `${late.toFixed(0)} MB in the last minute, peak ${report.rss.peakMB.toFixed(0)} MB.`,
