@@ -232,7 +232,7 @@ async function main() {
       const window = (from: number, to: number) =>
         median(memory.filter((m) => m.atS >= from && m.atS < to).map((m) => m.rssMB));
       const early = window(60, 120);
-      const perMinute = Array.from({ length: Math.ceil(elapsedS / 60) }, (_, m) =>
+      const perMinute = Array.from({ length: Math.floor(elapsedS / 60) }, (_, m) =>
         window(m * 60, (m + 1) * 60),
       );
       const late = window(elapsedS - 60, elapsedS + 1);
