@@ -1,14 +1,24 @@
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
+import { log } from "./lib/log";
 import { loadConfigOrExit } from "./node/config";
 import { connectionRules } from "./node/connection-rules";
 import { createNodeDeps } from "./node/deps";
 import { loadEnvFile } from "./node/env-file";
+import { isPostgresWriteAfterClose } from "./node/postgres-known-bug";
 import { startPruneJob } from "./node/prune-job";
 import { closeServer, shutdownOnSignals } from "./node/shutdown";
 
 loadEnvFile();
+process.on("uncaughtException", (error) => {
+  if (isPostgresWriteAfterClose(error)) {
+    log("warn", "postgres.js wrote to a closed connection; ignored", { error: error.message });
+    return;
+  }
+  console.error(error);
+  process.exit(1);
+});
 const config = loadConfigOrExit(process.env);
 const { deps, database, background } = await createNodeDeps(config);
 const app = createApp(() => deps);

@@ -12,6 +12,25 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 export const DRAIN_MAX_BYTES = 1024 * 1024;
 
+/**
+ * How long the rest of an oversized body may take to arrive: a client that stops sending gets its
+ * 413 then (and its connection closes) instead of holding the request open.
+ */
+export const DRAIN_WAIT_MS = 1000;
+
+/** The next chunk, or `undefined` when none came by `deadline` (a time from performance.now()). */
+async function readBefore(reader: ReadableStreamDefaultReader<Uint8Array>, deadline: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([reader.read(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
 function requireJson(c: Context) {
@@ -33,13 +52,19 @@ async function readText(body: ReadableStream<Uint8Array> | null, declaredLength:
   let size = 0;
   if (body) {
     const reader = body.getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      size += read.value.length;
-      if (size > DRAIN_MAX_BYTES) {
+    let drainUntil = Number.POSITIVE_INFINITY;
+    for (;;) {
+      const read =
+        size > MAX_BODY_BYTES ? await readBefore(reader, drainUntil) : await reader.read();
+      if (read?.done) break;
+      if (read === undefined || size + read.value.length > DRAIN_MAX_BYTES) {
         void reader.cancel().catch(() => {});
         throw payloadTooLarge();
       }
+      size += read.value.length;
       if (size <= MAX_BODY_BYTES) chunks.push(read.value);
+      else if (drainUntil === Number.POSITIVE_INFINITY)
+        drainUntil = performance.now() + DRAIN_WAIT_MS;
     }
   }
   if (size > MAX_BODY_BYTES) throw payloadTooLarge();

@@ -112,5 +112,7 @@ describe("npx drizzle-kit migrate without DATABASE_URL", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(`Migrations applied (${dir}).`);
     expect(await applied()).toBe(journalEntries);
-  });
+    // drizzle-kit creates the embedded database itself (initdb in WebAssembly, three processes in
+    // all): about 20 s alone on 2 cores, more beside other test files.
+  }, 120_000);
 });
