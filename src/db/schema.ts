@@ -32,6 +32,12 @@ export const users = pgTable(
     // Case-insensitive uniqueness without the citext extension; lookups use the same expressions.
     uniqueIndex("users_username_lower_idx").on(sql`lower(${t.username})`),
     uniqueIndex("users_email_lower_idx").on(sql`lower(${t.email})`),
+    // Trigram indexes (pg_trgm) serve the admin search's ILIKE '%…%' on each field; the
+    // planner ORs them. The extension is created by the same migration (drizzle/0003_user_search.sql).
+    index("users_username_trgm_idx").using("gin", t.username.op("gin_trgm_ops")),
+    index("users_email_trgm_idx").using("gin", t.email.op("gin_trgm_ops")),
+    index("users_first_name_trgm_idx").using("gin", t.firstName.op("gin_trgm_ops")),
+    index("users_last_name_trgm_idx").using("gin", t.lastName.op("gin_trgm_ops")),
   ],
 );
 

@@ -10,6 +10,7 @@ import type { Database } from "../db/database";
 import * as schema from "../db/schema";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { preparedByDefault } from "../lib/postgres-prepared";
+import { PGLITE_EXTENSIONS } from "./pglite-extensions";
 import { renewablePool } from "./renewable-pool";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
@@ -57,7 +58,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
 /** Embedded Postgres (PGlite) in `dir`, or in memory when `dir` is undefined; always migrated. */
 export async function openPglite(dir: string | undefined): Promise<OpenDatabase> {
   if (dir) mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const client = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
   const db = drizzlePglite(client, { schema });
   const migrate = () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
   await migrate();
