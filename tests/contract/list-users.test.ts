@@ -101,7 +101,14 @@ describe("GET /api/users: who may list", () => {
 
   it("a USER gets 403, whatever the query, even an invalid one", async () => {
     const user = await api.signedIn();
-    for (const query of [{}, { q: "a" }, { limit: "0" }, { cursor: "junk" }, { nope: "1" }]) {
+    const queries: Record<string, string>[] = [
+      {},
+      { q: "a" },
+      { limit: "0" },
+      { cursor: "junk" },
+      { nope: "1" },
+    ];
+    for (const query of queries) {
       const res = await list(user.token, query);
       expect(res.status, JSON.stringify(query)).toBe(403);
       expect(await res.json()).toEqual({ msg: "Only an ADMIN can do this.", code: "FORBIDDEN" });
