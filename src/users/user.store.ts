@@ -121,21 +121,16 @@ export async function deleteUserAccount(db: Database, id: number) {
 /** What the admin listing narrows to; every part optional. */
 export type UserFilters = { q?: string; role?: User["role"]; active?: boolean };
 
-/** `text` as an ILIKE pattern matching it literally anywhere: its `\`, `%` and `_` escaped. */
+/** `text` as a LIKE pattern matching it literally anywhere: its `\\`, `%` and `_` escaped. */
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, "\\$&")}%`;
 
-const SEARCHED = [users.username, users.email, users.firstName, users.lastName];
-
 /**
- * The rows matching `filters`. The search is `column ILIKE pattern` on each column, the form the
- * trigram indexes on those columns serve; the planner ORs their bitmaps.
+ * The rows matching `filters`. The search is one LIKE on the lower-cased `search_text`, with the
+ * pattern lower-cased by the same function: the form its trigram index serves.
  */
 function matching({ q, role, active }: UserFilters): SQL | undefined {
-  const pattern = q === undefined ? undefined : containing(q);
   return and(
-    pattern === undefined
-      ? undefined
-      : or(...SEARCHED.map((column) => sql`${column} ilike ${pattern} escape '\\'`)),
+    q === undefined ? undefined : sql`${users.searchText} like lower(${containing(q)}) escape '\\'`,
     role === undefined ? undefined : eq(users.role, role),
     active === undefined ? undefined : eq(users.active, active),
   );
@@ -219,31 +214,37 @@ export async function lastSeedNumber(db: Database): Promise<number> {
 }
 
 /**
- * Inserts the seeded accounts numbered `from`..`to` in one statement (generate_series), all
- * with one password hash, their names taken in turn from the lists given.
+ * Inserts the seeded USER accounts numbered `from`..`to` in one statement (generate_series), all
+ * with one password hash, their names taken in turn from the lists given, every tenth inactive.
  */
 export async function insertSeedUsers(
   db: Database,
   seed: { from: number; to: number; passwordHash: string; names: [string[], string[]]; now: Date },
 ) {
+  const [first, last] = seed.names;
   const list = (names: string[]) =>
     sql`array[${sql.join(
       names.map((n) => sql`${n}::text`),
       sql`, `,
     )}]`;
-  const [first, last] = seed.names;
+  // The n-th first name with the (n / first names)-th last name: every pair, spread out.
+  const firstName = sql`(${list(first)})[1 + g % ${first.length}::int]`;
+  const lastName = sql`(${list(last)})[1 + (g / ${first.length}::int) % ${last.length}::int]`;
+  const now = sqlTime(seed.now);
   await db.execute(sql`
-    insert into users (username, email, first_name, last_name, password_hash, created_at, updated_at)
-    select ${SEED_PREFIX} || g, ${SEED_PREFIX} || g || '@example.org',
-      (${list(first)})[1 + g % ${first.length}::int], (${list(last)})[1 + (g / ${first.length}::int) % ${last.length}::int],
-      ${seed.passwordHash}, ${sqlTime(seed.now)}, ${sqlTime(seed.now)}
+    insert into users (username, email, first_name, last_name, password_hash, active, created_at, updated_at)
+    select ${SEED_PREFIX} || g, ${SEED_PREFIX} || g || '@example.org', ${firstName}, ${lastName},
+      ${seed.passwordHash}, g % 10 <> 0, ${now}, ${now}
     from generate_series(${seed.from}::int, ${seed.to}::int) as g
     on conflict do nothing`);
 }
 
-/** Refreshes the planner's statistics of the accounts table (after a bulk insert). */
-export async function analyzeUsers(db: Database) {
-  await db.execute(sql`analyze users`);
+/**
+ * After a bulk insert: refreshes the planner's statistics and merges the trigram indexes' pending
+ * entries, which every search would otherwise read through until autovacuum came by.
+ */
+export async function vacuumUsers(db: Database) {
+  await db.execute(sql`vacuum analyze users`);
 }
 
 /** The public view of an account: never the hash or the token version. */

@@ -344,6 +344,33 @@ describe("GET /api/users: search and filters", () => {
     expect(ids(all.users)).toEqual(ids([byUsername, byEmail, byFirst, byLast] as User[]));
   });
 
+  it("a match never spans two fields", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const mark = marker();
+    const [row] = (await insertAccounts(1, () => ({
+      username: `${mark}head`,
+      email: `tail${mark}@example.net`,
+      firstName: `Ada${mark}`,
+      lastName: `${mark}Lovelace`,
+    }))) as User[];
+    const joins = [
+      `head${"tail"}`,
+      "head tail",
+      "example.netada",
+      `.net${"Ada"}`,
+      `${mark}${mark}lovelace`,
+      `ada${mark}${mark}`,
+    ];
+    for (const q of joins) {
+      const body = await page(admin.token, { q, limit: "100" });
+      expect(ids(body.users), q).not.toContain(row?.id);
+    }
+    // Each field alone still matches.
+    for (const q of [`${mark}head`, `tail${mark}@`, `ada${mark}`, `${mark}lovelace`]) {
+      expect(ids((await page(admin.token, { q })).users), q).toEqual([row?.id]);
+    }
+  });
+
   it("finds an account by a fragment of its email in one request", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const mark = marker();

@@ -92,6 +92,7 @@ describe("PATCH /api/me", () => {
       ...before,
       firstName: first,
       lastName: last,
+      searchText: expect.any(String),
       updatedAt: expect.any(Date),
     });
     expect(answer).toEqual(await publicBody(me.username));

@@ -5,9 +5,9 @@ import { users } from "../../src/db/schema";
 import { userPageQuery } from "../../src/users/user.store";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
-// The admin search must be served by the trigram indexes of drizzle/0003_user_search.sql: the
-// query has to use the very expressions they index. With sequential and plain index scans
-// priced out, the planner shows whether it can use them at all; on a small table it would
+// The admin search must be served by the trigram index of drizzle/0003_user_search.sql: the
+// query has to use the very expression it indexes. With sequential and plain index scans
+// priced out, the planner shows whether it can use it at all; on a small table it would
 // rightly prefer a sequential scan. (bench/user-search.ts measures the real thing at 100,000.)
 
 let database: TestDatabase;
@@ -28,13 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
-const TRIGRAM_INDEXES = [
-  "users_username_trgm_idx",
-  "users_email_trgm_idx",
-  "users_first_name_trgm_idx",
-  "users_last_name_trgm_idx",
-];
-
 /** The plan of `query` when only bitmap scans are left to choose from. */
 async function bitmapPlan(db: Database, query: ReturnType<typeof userPageQuery>) {
   return db.transaction(async (tx) => {
@@ -45,7 +38,7 @@ async function bitmapPlan(db: Database, query: ReturnType<typeof userPageQuery>)
   });
 }
 
-describe("the admin search and its trigram indexes", () => {
+describe("the admin search and its trigram index", () => {
   it("the pg_trgm extension is installed by the migrations", async () => {
     const rows = await selectRows<{ extname: string }>(
       database.db,
@@ -55,21 +48,15 @@ describe("the admin search and its trigram indexes", () => {
   });
 
   it.each([
-    ["the first page", {}],
+    ["the first page", { afterId: undefined }],
     ["a page after a cursor", { afterId: 10 }],
-  ])(
-    "%s of a search ORs the four trigram indexes, for the rows and for the total",
-    async (_l, at) => {
-      const plan = await bitmapPlan(
-        database.db,
-        userPageQuery(database.db, { q: "user_1" }, { limit: 20, ...at }),
-      );
-      for (const index of TRIGRAM_INDEXES) {
-        expect(plan, index).toContain(`Bitmap Index Scan on ${index}`);
-      }
-      expect(plan).toContain("BitmapOr");
-    },
-  );
+  ])("%s of a search can use the trigram index, for the rows and for the total", async (_l, at) => {
+    const query = userPageQuery(database.db, { q: "user_1" }, { limit: 20, ...at });
+    const plan = await bitmapPlan(database.db, query);
+    // The count's scan, and the page's unless it walks the primary key from the cursor.
+    const scans = plan.split("Bitmap Index Scan on users_search_trgm_idx").length - 1;
+    expect(scans, plan).toBeGreaterThanOrEqual(at.afterId === undefined ? 2 : 1);
+  });
 
   it("the search finds what it should through those indexes", async () => {
     const rows = await database.db.transaction(async (tx) => {

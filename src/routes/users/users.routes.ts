@@ -78,6 +78,7 @@ export const ListUsersQuery = z.strictObject({
     .string()
     .min(1)
     .max(254)
+    // Also what keeps a match within one field: search_text joins them with U+001F.
     .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
     .optional()
     .openapi({
