@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
+import { planPerCall } from "../lib/postgres-prepared";
 
 // Everything the app does to accounts. Names and emails are matched through the same
 // lower(...) expressions as the unique indexes, so every lookup is indexed and case-insensitive.
@@ -150,12 +151,16 @@ export function userPageQuery(
   page: { afterId?: number; limit: number },
 ) {
   const where = matching(filters);
-  return db
-    .select({ user: users, total: db.$count(users, where) })
-    .from(users)
-    .where(and(where, page.afterId === undefined ? undefined : gt(users.id, page.afterId)))
-    .orderBy(asc(users.id))
-    .limit(page.limit + 1);
+  // Planned for each search's own fragment: a rare one wants the trigram index, a common one
+  // a sequential scan, and no single (generic) plan suits both.
+  return planPerCall(
+    db
+      .select({ user: users, total: db.$count(users, where) })
+      .from(users)
+      .where(and(where, page.afterId === undefined ? undefined : gt(users.id, page.afterId)))
+      .orderBy(asc(users.id))
+      .limit(page.limit + 1),
+  );
 }
 
 /**

@@ -1,8 +1,12 @@
 import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, selectRows } from "../../src/db/database";
+import * as schema from "../../src/db/schema";
 import { users } from "../../src/db/schema";
-import { userPageQuery } from "../../src/users/user.store";
+import { preparedByDefault } from "../../src/lib/postgres-prepared";
+import { findByUsername, userPageQuery } from "../../src/users/user.store";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
 // The admin search must be served by the trigram index of drizzle/0003_user_search.sql: the
@@ -66,5 +70,33 @@ describe("the admin search and its trigram index", () => {
     });
     expect(rows.map((row) => row.user.username)).toEqual(["plan_user_4"]);
     expect(rows[0]?.total).toBe(1);
+  });
+});
+
+describe("on a Postgres server", () => {
+  let server: TestDatabase;
+  let client: postgres.Sql;
+  beforeAll(async () => {
+    server = await createTestDatabase({ needsServer: true });
+    // One connection, so the statements it prepared can be listed.
+    client = postgres(server.url as string, { max: 1, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await client.end();
+    await server.drop();
+  });
+
+  it("the page query runs unprepared, planned for each search, while other queries stay prepared", async () => {
+    const db = drizzle(preparedByDefault(client), { schema });
+    for (const q of ["user_1", "an", "u12345@"]) {
+      await userPageQuery(db, { q }, { limit: 20 });
+      await userPageQuery(db, { q, active: true }, { afterId: 3, limit: 5 });
+    }
+    await findByUsername(db, "someone");
+    const prepared = await client<{ statement: string }[]>`
+      select statement from pg_prepared_statements`;
+    const statements = prepared.map((row) => row.statement);
+    expect(statements.some((s) => s.includes(`where lower("users"."username")`))).toBe(true);
+    expect(statements.filter((s) => s.includes("like lower("))).toEqual([]);
   });
 });
