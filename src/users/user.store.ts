@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
 import { planPerCall } from "../lib/postgres-prepared";
@@ -176,8 +176,11 @@ export async function listUsers(
 ): Promise<UserPage> {
   const rows = await userPageQuery(db, filters, page);
   let total = rows[0]?.total;
-  if (total === undefined)
-    total = page.afterId === undefined ? 0 : await db.$count(users, matching(filters));
+  if (total === undefined && page.afterId === undefined) total = 0;
+  if (total === undefined) {
+    const query = db.select({ n: count() }).from(users).where(matching(filters));
+    total = (await planPerCall(query))[0]?.n ?? 0;
+  }
   return {
     rows: rows.slice(0, page.limit).map((row) => row.user),
     more: rows.length > page.limit,
