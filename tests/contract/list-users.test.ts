@@ -287,7 +287,9 @@ describe("GET /api/users: search and filters", () => {
         [`${mark}`, "plain"],
       ];
       const [firstName, lastName] = names[i] as [string, string];
-      return { firstName, lastName };
+      // No underscore in the username or email, so "_" as a wildcard would show.
+      const username = `${mark}n${i}`;
+      return { username, email: `${username}@example.com`, firstName, lastName };
     });
     return { mark, rows };
   }
