@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { promisify } from "node:util";
 import type postgres from "postgres";
 import { openPostgres } from "../src/node/database";
@@ -179,7 +180,11 @@ try {
     return `| ${s.name} | ${body.users.length} | ${body.total.toLocaleString("en")} | ${fmt(median(t))} | ${fmt(percentile(t, 90))} | ${fmt(Math.max(...t))} | ${median(t) < TARGET_MS ? "yes" : "**no**"} |`;
   });
   const m = await describeMachine(database.sql);
-  const info = `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres}; ${m.date}`;
+  const load = os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(", ");
+  const info = `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; PostgreSQL ${m.postgres}; ${m.date}; load average ${load} at the end (1, 5, 15 min)`;
   const report = [
     "# GET /api/users on a large table",
     "",
