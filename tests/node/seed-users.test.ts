@@ -105,5 +105,6 @@ describe("npm run db:seed-users on the embedded database", () => {
     } finally {
       await db.close();
     }
-  });
+    // PGlite starts in WebAssembly twice here (the script, then the check): slow on a busy machine.
+  }, 120_000);
 });
