@@ -216,7 +216,7 @@ export async function lastSeedNumber(db: Database): Promise<number> {
   const [row] = await selectRows<{ n: number }>(
     db,
     sql`select coalesce(max(substring(username from ${`^${SEED_PREFIX}([0-9]+)$`})::int), 0) as n
-      from users where username like ${`${SEED_PREFIX}%`}`,
+      from users where starts_with(username, ${SEED_PREFIX})`,
   );
   return row?.n ?? 0;
 }

@@ -13,7 +13,7 @@ import {
   toPublicUser,
   updateAccount,
 } from "../../users/user.store";
-import * as routes from "./users.routes";
+import type * as routes from "./users.routes";
 
 const isSelf = (me: User, username: string) => me.username.toLowerCase() === username.toLowerCase();
 
@@ -80,7 +80,7 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
 };
 
 export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
-  const { limit = routes.PAGE_SIZE.default, cursor, q, role, active } = c.req.valid("query");
+  const { limit, cursor, q, role, active } = c.req.valid("query");
   const { db, config } = c.var.deps;
   // A cursor is bound to its filters: one from another query is refused, never misapplied.
   const scope = JSON.stringify(["GET /api/users", q, role, active]);

@@ -57,7 +57,7 @@ export const ListUsersQuery = z.strictObject({
     .regex(/^\d{1,3}$/, `must be an integer from 1 to ${MAX_PAGE_SIZE}`)
     .transform(Number)
     .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
-    .optional()
+    .default(DEFAULT_PAGE_SIZE)
     .openapi({
       param: { name: "limit", in: "query" },
       type: "integer",
@@ -164,8 +164,6 @@ export const deleteUser = createRoute({
     ...errorResponses(...strayBodyErrors, "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
   },
 });
-
-export const PAGE_SIZE = { default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE };
 
 export type ListUsersRoute = typeof listUsers;
 export type GetUserRoute = typeof getUser;
