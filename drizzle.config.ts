@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { defineConfig } from "drizzle-kit";
 import { envSchema } from "./src/config";
+import { openPgliteWithExtensionsInDrizzleKit } from "./src/node/drizzle-kit-pglite";
 import { loadEnvFile } from "./src/node/env-file";
 
 // drizzle-kit (migrate, generate, check, studio) works on the database the app would use:
@@ -10,8 +11,12 @@ import { loadEnvFile } from "./src/node/env-file";
 loadEnvFile();
 const databaseUrl = process.env.DATABASE_URL || undefined;
 const pgliteDir = process.env.PGLITE_DIR || envSchema.shape.PGLITE_DIR.parse(undefined);
-// PGlite creates the database directory but not its parents; the app makes them too.
-if (!databaseUrl) mkdirSync(pgliteDir, { recursive: true });
+if (!databaseUrl) {
+  // PGlite creates the database directory but not its parents; the app makes them too.
+  mkdirSync(pgliteDir, { recursive: true });
+  // The migrations create extensions that PGlite loads only when it is opened with them.
+  openPgliteWithExtensionsInDrizzleKit();
+}
 
 const target = databaseUrl
   ? `Postgres at ${where(databaseUrl)}`

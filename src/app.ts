@@ -13,6 +13,7 @@ import { jsonBody } from "./middleware/json-body";
 import { noStore } from "./middleware/no-store";
 import { securityHeaders } from "./middleware/security-headers";
 import { authRouter } from "./routes/auth/auth.index";
+import { meRouter } from "./routes/me/me.index";
 import { pagesRouter } from "./routes/pages/pages.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { systemRouter } from "./routes/system/system.index";
@@ -52,6 +53,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     .route("/", authRouter)
     .route("/", sessionsRouter)
     .route("/", usersRouter)
+    .route("/", meRouter)
     .route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

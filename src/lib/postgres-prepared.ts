@@ -2,11 +2,28 @@ import type postgres from "postgres";
 
 type Unsafe = (text: string, params?: unknown[], options?: object) => unknown;
 
+/** Statement texts (never values: those are parameters) that run unprepared. */
+const plannedPerCall = new Set<string>();
+
+/**
+ * Has `query` run unprepared, so Postgres plans it for each call's values. For a statement whose
+ * best plan depends on them, the generic plan Postgres adopts for a prepared statement after
+ * five runs fits some values and ruins others: a search for a rare fragment wants the trigram
+ * index, yet its generic plan walked the primary key past 100,000 rows (97 ms instead of 0.5).
+ * The price is one more round trip (postgres.js describes an unnamed statement first) and the
+ * planning on each call. Returns `query`.
+ */
+export function planPerCall<Q extends { toSQL(): { sql: string } }>(query: Q): Q {
+  plannedPerCall.add(query.toSQL().sql);
+  return query;
+}
+
 /**
  * A postgres.js client that runs every query as a prepared statement, kept per connection.
  * Drizzle asks for unnamed statements unless a query was built with `.prepare()`, and postgres.js
  * then describes each parameterized query before running it: two round trips instead of one,
  * and no pipelining. The app's queries are a small fixed set, so the statement cache stays small.
+ * The exceptions are marked by `planPerCall`.
  */
 export function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
   return new Proxy(client as T & Record<string, unknown>, {
@@ -14,7 +31,10 @@ export function preparedByDefault<T extends postgres.Sql | postgres.TransactionS
       const value = Reflect.get(target, prop, receiver);
       if (prop === "unsafe" && typeof value === "function") {
         return (text: string, params?: unknown[], options?: object) =>
-          (value as Unsafe).call(target, text, params, { ...options, prepare: true });
+          (value as Unsafe).call(target, text, params, {
+            ...options,
+            prepare: !plannedPerCall.has(text),
+          });
       }
       if (prop === "begin" && typeof value === "function") {
         return (...args: unknown[]) => {

@@ -17,6 +17,10 @@ export function validationError(error: ZodError): ApiError {
   return new ApiError("VALIDATION_ERROR", "Invalid request.", { details });
 }
 
+/** The contract's 400 for one request parameter that its schema alone cannot judge. */
+export const invalidParameter = (path: string, message: string) =>
+  new ApiError("VALIDATION_ERROR", "Invalid request.", { details: [{ path, message }] });
+
 /** zod-openapi hook: every validation failure goes through the one error path. */
 export const defaultHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (!result.success) throw validationError(result.error);

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/jwt";
 import type { User } from "../db/schema";
 import type { AppEnv } from "../deps";
-import { unauthorized } from "../errors";
+import { forbidden, unauthorized } from "../errors";
 import { findTokenHolder } from "../sessions/session.store";
 
 /**
@@ -30,5 +30,11 @@ export async function authenticate(c: Context<AppEnv>): Promise<User> {
 /** Route guard: sets `currentUser` or answers 401. */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("currentUser", await authenticate(c));
+  await next();
+});
+
+/** Route guard after requireAuth: 403 for anyone but an ADMIN, before the request is validated. */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.var.currentUser.role !== "ADMIN") throw forbidden("Only an ADMIN can do this.");
   await next();
 });

@@ -11,6 +11,7 @@ import * as schema from "../db/schema";
 import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { preparedByDefault } from "../lib/postgres-prepared";
 import { DirectoryInUseError, lockDirectory } from "./directory-lock";
+import { PGLITE_EXTENSIONS } from "./pglite-extensions";
 import { renewablePool } from "./renewable-pool";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
@@ -64,7 +65,7 @@ export async function openPglite(dir: string | undefined): Promise<OpenDatabase>
   if (dir) mkdirSync(dir, { recursive: true });
   const lock = dir ? lockDirectory(dir) : undefined;
   try {
-    const client = await PGlite.create(dir);
+    const client = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
     const db = drizzlePglite(client, { schema });
     const migrate = () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     await migrate();

@@ -1,6 +1,7 @@
-import { and, asc, eq, or, sql } from "drizzle-orm";
-import { type Database, isUniqueViolation } from "../db/database";
+import { and, asc, count, eq, gt, or, type SQL, sql } from "drizzle-orm";
+import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
+import { planPerCall } from "../lib/postgres-prepared";
 
 // Everything the app does to accounts. Names and emails are matched through the same
 // lower(...) expressions as the unique indexes, so every lookup is indexed and case-insensitive.
@@ -116,6 +117,142 @@ export async function deleteUserAccount(db: Database, id: number) {
     .where(and(eq(users.id, id), eq(users.role, "USER")))
     .returning({ id: users.id });
   return rows.length > 0;
+}
+
+/** What the admin listing narrows to; every part optional. */
+export type UserFilters = { q?: string; role?: User["role"]; active?: boolean };
+
+/** `text` as a LIKE pattern matching it literally anywhere: its `\\`, `%` and `_` escaped. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, "\\$&")}%`;
+
+/**
+ * The rows matching `filters`. The search is one LIKE on the lower-cased `search_text`, with the
+ * pattern lower-cased by the same function: the form its trigram index serves.
+ */
+function matching({ q, role, active }: UserFilters): SQL | undefined {
+  return and(
+    q === undefined ? undefined : sql`${users.searchText} like lower(${containing(q)}) escape '\\'`,
+    role === undefined ? undefined : eq(users.role, role),
+    active === undefined ? undefined : eq(users.active, active),
+  );
+}
+
+/** A page of accounts in id order: `limit` rows after `afterId`, and whether more follow. */
+export type UserPage = { rows: User[]; more: boolean; total: number };
+
+/**
+ * The page query, exported for the measurement in bench/user-search.ts: up to `limit + 1` rows
+ * after `afterId` (the extra one says whether another page follows), each carrying the count of
+ * every row that matches, which Postgres computes once (an uncorrelated subquery).
+ */
+export function userPageQuery(
+  db: Database,
+  filters: UserFilters,
+  page: { afterId?: number; limit: number },
+) {
+  const where = matching(filters);
+  // Planned for each search's own fragment: a rare one wants the trigram index, a common one
+  // a sequential scan, and no single (generic) plan suits both.
+  return planPerCall(
+    db
+      .select({ user: users, total: db.$count(users, where) })
+      .from(users)
+      .where(and(where, page.afterId === undefined ? undefined : gt(users.id, page.afterId)))
+      .orderBy(asc(users.id))
+      .limit(page.limit + 1),
+  );
+}
+
+/**
+ * One page of the accounts matching `filters` and how many match in all, in one statement; a
+ * second one only counts when a page after a cursor comes back empty (its rows were deleted).
+ * Keyset pagination (id > the last one seen) never repeats or skips a row, whatever is
+ * inserted or deleted between pages.
+ */
+export async function listUsers(
+  db: Database,
+  filters: UserFilters,
+  page: { afterId?: number; limit: number },
+): Promise<UserPage> {
+  const rows = await userPageQuery(db, filters, page);
+  let total = rows[0]?.total;
+  if (total === undefined && page.afterId === undefined) total = 0;
+  if (total === undefined) {
+    const query = db.select({ n: count() }).from(users).where(matching(filters));
+    total = (await planPerCall(query))[0]?.n ?? 0;
+  }
+  return {
+    rows: rows.slice(0, page.limit).map((row) => row.user),
+    more: rows.length > page.limit,
+    total,
+  };
+}
+
+/**
+ * Changes the caller's own names, provided its token still holds at the moment of the write
+ * (the account is active and its token version unchanged); undefined when it no longer does.
+ */
+export async function updateOwnNames(
+  db: Database,
+  me: Pick<User, "id" | "tokenVersion">,
+  names: Pick<AccountChanges, "firstName" | "lastName">,
+  now: Date,
+): Promise<User | undefined> {
+  const [row] = await db
+    .update(users)
+    .set({ ...names, updatedAt: now })
+    .where(
+      and(eq(users.id, me.id), eq(users.active, true), eq(users.tokenVersion, me.tokenVersion)),
+    )
+    .returning();
+  return row;
+}
+
+/** The prefix of the accounts scripts/seed-users.ts makes: `seed_u<n>`, `seed_u<n>@example.org`. */
+export const SEED_PREFIX = "seed_u";
+
+/** The highest <n> among the seeded accounts, 0 when there are none. */
+export async function lastSeedNumber(db: Database): Promise<number> {
+  const [row] = await selectRows<{ n: number }>(
+    db,
+    sql`select coalesce(max(substring(username from ${`^${SEED_PREFIX}([0-9]+)$`})::int), 0) as n
+      from users where starts_with(username, ${SEED_PREFIX})`,
+  );
+  return row?.n ?? 0;
+}
+
+/**
+ * Inserts the seeded USER accounts numbered `from`..`to` in one statement (generate_series), all
+ * with one password hash, their names taken in turn from the lists given, every tenth inactive.
+ */
+export async function insertSeedUsers(
+  db: Database,
+  seed: { from: number; to: number; passwordHash: string; names: [string[], string[]]; now: Date },
+) {
+  const [first, last] = seed.names;
+  const list = (names: string[]) =>
+    sql`array[${sql.join(
+      names.map((n) => sql`${n}::text`),
+      sql`, `,
+    )}]`;
+  // The n-th first name with the (n / first names)-th last name: every pair, spread out.
+  const firstName = sql`(${list(first)})[1 + g % ${first.length}::int]`;
+  const lastName = sql`(${list(last)})[1 + (g / ${first.length}::int) % ${last.length}::int]`;
+  const now = sqlTime(seed.now);
+  await db.execute(sql`
+    insert into users (username, email, first_name, last_name, password_hash, active, created_at, updated_at)
+    select ${SEED_PREFIX} || g, ${SEED_PREFIX} || g || '@example.org', ${firstName}, ${lastName},
+      ${seed.passwordHash}, g % 10 <> 0, ${now}, ${now}
+    from generate_series(${seed.from}::int, ${seed.to}::int) as g
+    on conflict do nothing`);
+}
+
+/**
+ * After a bulk insert: refreshes the planner's statistics and merges the trigram indexes' pending
+ * entries, which every search would otherwise read through until autovacuum came by.
+ */
+export async function vacuumUsers(db: Database) {
+  await db.execute(sql`vacuum analyze users`);
 }
 
 /** The public view of an account: never the hash or the token version. */

@@ -81,6 +81,14 @@ describe("malformed JSON", () => {
     }
   });
 
+  it("is refused with 400 INVALID_JSON on PATCH /api/me, changing nothing", async () => {
+    const user = await api.signedIn();
+    const before = await allUsers();
+    const res = await api.send("PATCH", "/api/me", '{"first_name":', user.token);
+    await expectErrorShape(res, 400, "INVALID_JSON");
+    expect(await allUsers()).toEqual(before);
+  });
+
   it("is refused with 400 INVALID_JSON on PUT /api/user/{username}, changing nothing", async () => {
     const admin = await api.signedIn({ role: "ADMIN" });
     const user = await api.createUser();
@@ -134,6 +142,18 @@ describe("Content-Type", () => {
     const res = await api.request(`/api/user/${user.username}`, {
       method: "PUT",
       headers: { authorization: `Bearer ${admin.token}`, "content-type": "text/plain" },
+      body: JSON.stringify({ first_name: "Plain" }),
+    });
+    await expectErrorShape(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+    expect(await allUsers()).toEqual(before);
+  });
+
+  it("PATCH /api/me with a text/plain body gets 415 and changes nothing", async () => {
+    const user = await api.signedIn();
+    const before = await allUsers();
+    const res = await api.request("/api/me", {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "text/plain" },
       body: JSON.stringify({ first_name: "Plain" }),
     });
     await expectErrorShape(res, 415, "UNSUPPORTED_MEDIA_TYPE");
@@ -224,6 +244,21 @@ describe("body size", () => {
   });
 });
 
+describe("an oversized PATCH /api/me", () => {
+  it("gets 413 and changes nothing", async () => {
+    const user = await api.signedIn();
+    const before = await allUsers();
+    const res = await api.send(
+      "PATCH",
+      "/api/me",
+      { first_name: "y".repeat(MAX_BODY) },
+      user.token,
+    );
+    await expectErrorShape(res, 413, "PAYLOAD_TOO_LARGE");
+    expect(await allUsers()).toEqual(before);
+  });
+});
+
 describe("JSON that is not an object", () => {
   it.each([
     ["an array", "[]"],
@@ -242,6 +277,7 @@ describe("JSON that is not an object", () => {
       api.send("POST", "/api/user/forget_password", text),
       api.send("POST", "/api/user/reset_password", text),
       api.send("PUT", `/api/user/${user.username}`, text, admin.token),
+      api.send("PATCH", "/api/me", text, admin.token),
     ];
     for (const res of await Promise.all(requests)) {
       const body = await expectErrorShape(res, 400);
@@ -382,6 +418,25 @@ describe("every error body has msg and an UPPER_SNAKE code", () => {
       () => api.send("POST", "/api/user/login", { username: "nobody_x", password: "whatever1" }),
     ],
     ["no token", 401, "UNAUTHORIZED", () => api.send("GET", "/api/user/anyone")],
+    ["no token on /api/me", 401, "UNAUTHORIZED", () => api.send("GET", "/api/me")],
+    [
+      "a bad query parameter",
+      400,
+      "VALIDATION_ERROR",
+      async () => {
+        const admin = await api.signedIn({ role: "ADMIN" });
+        return api.send("GET", "/api/users?limit=1000", undefined, admin.token);
+      },
+    ],
+    [
+      "a USER listing accounts",
+      403,
+      "FORBIDDEN",
+      async () => {
+        const user = await api.signedIn();
+        return api.send("GET", "/api/users", undefined, user.token);
+      },
+    ],
     [
       "a USER on someone else",
       403,

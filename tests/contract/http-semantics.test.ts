@@ -58,6 +58,25 @@ describe("responses that can carry a token or account data have Cache-Control: n
     expectNoStore(await api.send("DELETE", path, undefined, admin.token), 200, "DELETE");
   });
 
+  it("GET /api/users, GET and PATCH /api/me, and their refusals", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const user = await api.signedIn();
+    expectNoStore(await api.send("GET", "/api/users", undefined, admin.token), 200, "list");
+    expectNoStore(await api.send("GET", "/api/users?limit=0", undefined, admin.token), 400, "400");
+    expectNoStore(await api.send("GET", "/api/users", undefined, user.token), 403, "403");
+    expectNoStore(await api.send("GET", "/api/me", undefined, user.token), 200, "GET me");
+    expectNoStore(
+      await api.send("PATCH", "/api/me", { last_name: "Kept" }, user.token),
+      200,
+      "PATCH",
+    );
+    expectNoStore(
+      await api.send("PATCH", "/api/me", { role: "ADMIN" }, user.token),
+      400,
+      "PATCH 400",
+    );
+  });
+
   it("every /api error too: 400, 401, 403, 404, 405 and 429", async () => {
     const user = await api.signedIn();
     const cases: [number, Promise<Response>][] = [
@@ -88,6 +107,9 @@ describe("a wrong method on a known path gets 405 with Allow", () => {
     ["PATCH", "/api/user/logout", "POST"],
     ["POST", "/api/user/{username}", ACCOUNT_METHODS],
     ["PATCH", "/api/user/{username}", ACCOUNT_METHODS],
+    ["POST", "/api/users", "GET, HEAD"],
+    ["DELETE", "/api/users", "GET, HEAD"],
+    ["PUT", "/api/me", "GET, HEAD, PATCH"],
     ["POST", "/health", "GET, HEAD"],
     ["DELETE", "/openapi.json", "GET, HEAD"],
   ])(

@@ -98,6 +98,7 @@ async function requestsWith(bad: string) {
     ["POST", "/api/user/logout", "refresh_token", { refresh_token: `${bad}${pair.refresh_token}` }],
     ["PUT", asUser, "last_name", { last_name: `Byron${bad}` }, admin.token],
     ["PUT", asUser, "email", { email: `${bad}@example.com` }, admin.token],
+    ["PATCH", "/api/me", "last_name", { last_name: `Byron${bad}` }, admin.token],
   ];
   return cases;
 }

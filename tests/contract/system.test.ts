@@ -57,6 +57,12 @@ const USER_ROUTES: [string, string][] = [
   [USER_PATH, "put"],
   [USER_PATH, "delete"],
 ];
+/** Routes on the caller's own account or for ADMINs only, with the 4xx each documents. */
+const SELF_AND_ADMIN_ROUTES: [string, string, string[]][] = [
+  ["/api/users", "get", ["400", "401", "403"]],
+  ["/api/me", "get", ["401"]],
+  ["/api/me", "patch", ["400", "401", "413", "415"]],
+];
 
 describe("GET /health", () => {
   it("answers 200 JSON without a token", async () => {
@@ -102,7 +108,7 @@ describe("GET /openapi.json", () => {
     expect(doc.info.version).toEqual(expect.any(String));
   });
 
-  it.each([...PUBLIC_ROUTES, ...USER_ROUTES])(
+  it.each([...PUBLIC_ROUTES, ...USER_ROUTES, ...SELF_AND_ADMIN_ROUTES.map(([p, m]) => [p, m])])(
     "lists %s %s with a success response",
     async (path, method) => {
       const op = operation(await loadDoc(), path, method);
@@ -131,6 +137,41 @@ describe("GET /openapi.json", () => {
       );
     },
   );
+
+  it.each(SELF_AND_ADMIN_ROUTES)(
+    "%s %s requires bearerAuth and documents %j",
+    async (path, method, statuses) => {
+      const op = operation(await loadDoc(), path, method);
+      expect(op.security).toEqual(expect.arrayContaining([{ bearerAuth: [] }]));
+      for (const status of [...statuses, "503"]) {
+        expect(op.responses[status], `${method} ${path} ${status}`).toBeDefined();
+      }
+    },
+  );
+
+  it("documents GET /api/users's query parameters and its page", async () => {
+    const doc = await loadDoc();
+    const op = operation(doc, "/api/users", "get");
+    const params = (op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name);
+    expect(params.sort()).toEqual(["active", "cursor", "limit", "q", "role"]);
+    const ref = op.responses["200"]?.content?.["application/json"]?.schema.$ref;
+    const page = doc.components.schemas[ref?.split("/").pop() ?? ""];
+    expect(Object.keys(page?.properties ?? {}).sort()).toEqual(["next_cursor", "total", "users"]);
+  });
+
+  it("describes /api/me with the public user, PATCH with first and last name only", async () => {
+    const doc = await loadDoc();
+    for (const method of ["get", "patch"]) {
+      const ref = operation(doc, "/api/me", method).responses["200"]?.content?.["application/json"]
+        ?.schema.$ref;
+      const schema = doc.components.schemas[ref?.split("/").pop() ?? ""];
+      expect(Object.keys(schema?.properties ?? {}).sort(), method).toEqual(PUBLIC_USER_KEYS);
+    }
+    const body = operation(doc, "/api/me", "patch").requestBody?.content["application/json"]?.schema
+      .$ref;
+    const schema = doc.components.schemas[body?.split("/").pop() ?? ""];
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(["first_name", "last_name"]);
+  });
 
   it("documents PUT's body errors (400, 409, 413, 415) and the update body", async () => {
     const op = operation(await loadDoc(), USER_PATH, "put");

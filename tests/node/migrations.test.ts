@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_FOLDER } from "../../src/node/database";
+import { PGLITE_EXTENSIONS } from "../../src/node/pglite-extensions";
 
 // Migrations meet databases that already hold data; these run each file as drizzle's migrator
 // would, on data left by the migrations before it.
@@ -59,5 +60,30 @@ describe("0002: one reset token per account", () => {
         [a],
       ),
     ).rejects.toMatchObject({ code: "23505" });
+  });
+});
+
+describe("0003: the admin search", () => {
+  it("fills search_text for the accounts already there, and keeps it current", async () => {
+    const own = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
+    try {
+      await migrate(own, "0000", "0002_one_reset_token_per_account.sql");
+      await own.query(
+        `insert into users (username, email, first_name, last_name, password_hash, created_at, updated_at)
+         values ('Old_Timer', 'Old.Timer@Example.com', 'Zoë', 'Ünal', 'x', now(), now())`,
+      );
+      await migrate(own, "0003", "0003_user_search.sql");
+      const text = async () =>
+        (await own.query<{ search_text: string }>("select search_text from users")).rows;
+      expect(await text()).toEqual([
+        { search_text: "old_timer\u001fold.timer@example.com\u001fzoë\u001fünal" },
+      ]);
+      await own.query("update users set last_name = 'Lovelace'");
+      expect(await text()).toEqual([
+        { search_text: "old_timer\u001fold.timer@example.com\u001fzoë\u001flovelace" },
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -31,6 +31,8 @@ const typedPaths = [
   "/api/user/refresh",
   "/api/user/logout",
   "/api/user/:username",
+  "/api/users",
+  "/api/me",
 ] as const;
 
 let api: NodeTestApi;

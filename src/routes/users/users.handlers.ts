@@ -2,11 +2,14 @@ import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
 import { alreadyTaken, conflict, forbidden, notFound } from "../../errors";
+import { readCursor, signCursor } from "../../lib/cursor";
 import type { AppRouteHandler } from "../../lib/handler";
+import { invalidParameter } from "../../lib/validation";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
   deleteUserAccount,
   findByUsername,
+  listUsers as listUsersPage,
   toPublicUser,
   updateAccount,
 } from "../../users/user.store";
@@ -74,4 +77,29 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
   // Access tokens fail the account lookup from now on.
   if (!(await deleteUserAccount(db, target.id))) throw notFound("user");
   return c.json({ msg: "User deleted." }, 200);
+};
+
+export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
+  const { limit, cursor, q, role, active } = c.req.valid("query");
+  const { db, config } = c.var.deps;
+  // A cursor is bound to its filters: one from another query is refused, never misapplied.
+  const scope = JSON.stringify(["GET /api/users", q, role, active]);
+  const afterId = cursor === undefined ? undefined : readCursor(config.jwtSecret, scope, cursor);
+  if (cursor !== undefined && afterId === undefined) {
+    throw invalidParameter(
+      "cursor",
+      "is not a next_cursor of this query (same q, role and active)",
+    );
+  }
+  const filters = { q, role, active: active === undefined ? undefined : active === "true" };
+  const page = await listUsersPage(db, filters, { afterId, limit });
+  const last = page.rows.at(-1);
+  return c.json(
+    {
+      users: page.rows.map(toPublicUser),
+      next_cursor: page.more && last ? signCursor(config.jwtSecret, scope, last.id) : null,
+      total: page.total,
+    },
+    200,
+  );
 };

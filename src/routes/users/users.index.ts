@@ -7,6 +7,7 @@ const router = createRouter();
 router.use("/api/user/:username", requireAuth);
 
 export const usersRouter = router
+  .openapi(routes.listUsers, handlers.listUsers)
   .openapi(routes.getUser, handlers.getUser)
   .openapi(routes.updateUser, handlers.updateUser)
   .openapi(routes.deleteUser, handlers.deleteUser);

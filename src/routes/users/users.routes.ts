@@ -8,6 +8,7 @@ import {
   MessageSchema,
   strayBodyErrors,
 } from "../../lib/openapi";
+import { requireAdmin, requireAuth } from "../../middleware/auth";
 import {
   emailField,
   nameField,
@@ -45,6 +46,79 @@ export const UpdateUserBody = z
   })
   .refine((body) => Object.keys(body).length > 0, "Provide at least one field to update.")
   .openapi("UpdateUserRequest");
+
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+export const ListUsersQuery = z.strictObject({
+  // Digits only: no sign, exponent, spaces or hex, which Number() would accept.
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, `must be an integer from 1 to ${MAX_PAGE_SIZE}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
+    .default(DEFAULT_PAGE_SIZE)
+    .openapi({
+      param: { name: "limit", in: "query" },
+      type: "integer",
+      minimum: 1,
+      maximum: MAX_PAGE_SIZE,
+      default: DEFAULT_PAGE_SIZE,
+      description: "Accounts per page",
+    }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({
+      param: { name: "cursor", in: "query" },
+      description: "`next_cursor` of the previous page, with the same q, role and active",
+    }),
+  q: z
+    .string()
+    .min(1)
+    .max(254)
+    // Also what keeps a match within one field: search_text joins them with U+001F.
+    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+    .optional()
+    .openapi({
+      param: { name: "q", in: "query" },
+      description:
+        "Case-insensitive substring of the username, email, first or last name; % _ and \\ are plain characters",
+      example: "example.org",
+    }),
+  role: roleField.optional().openapi({ param: { name: "role", in: "query" } }),
+  active: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({ param: { name: "active", in: "query" } }),
+});
+
+export const UserListSchema = z
+  .object({
+    users: z.array(UserSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
+    total: z.number().int().openapi({ description: "How many accounts match the filters in all" }),
+  })
+  .openapi("UserList");
+
+export const listUsers = createRoute({
+  method: "get",
+  path: "/api/users",
+  operationId: "listUsers",
+  tags,
+  summary: "List and search accounts, in id order, a page at a time (ADMIN only)",
+  security: bearerSecurity,
+  middleware: [requireAuth, requireAdmin] as const,
+  request: { query: ListUsersQuery },
+  responses: {
+    200: jsonContent(UserListSchema, "A page of accounts"),
+    ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN"),
+  },
+});
 
 export const getUser = createRoute({
   method: "get",
@@ -91,6 +165,7 @@ export const deleteUser = createRoute({
   },
 });
 
+export type ListUsersRoute = typeof listUsers;
 export type GetUserRoute = typeof getUser;
 export type UpdateUserRoute = typeof updateUser;
 export type DeleteUserRoute = typeof deleteUser;

@@ -1,0 +1,7 @@
+import { createRouter } from "../../lib/create-router";
+import * as handlers from "./me.handlers";
+import * as routes from "./me.routes";
+
+export const meRouter = createRouter()
+  .openapi(routes.getMe, handlers.getMe)
+  .openapi(routes.updateMe, handlers.updateMe);
