@@ -13,14 +13,23 @@ import { openRequestScope } from "./worker/deps";
 // The app sees only the dependencies this entry built, never the Worker's bindings.
 const app = createApp((c) => (c.env as { deps: Deps }).deps);
 
-async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-  let config: Config;
+/**
+ * The Worker's configuration, or undefined after logging what is wrong with it: Workers have no
+ * start-up to stop, so every request (and cron run) fails and the log names the binding.
+ */
+function configOrLog(env: WorkerEnv): Config | undefined {
   try {
-    config = workerConfig(env);
+    return workerConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // Workers have no start-up to stop: every request fails and the log names the binding.
     console.error(error.message);
+    return undefined;
+  }
+}
+
+async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+  const config = configOrLog(env);
+  if (!config) {
     const internal = internalError();
     return Response.json(internal.body, { status: internal.status });
   }
@@ -35,14 +44,8 @@ async function fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): P
 
 /** The Cron Trigger (wrangler.toml): prunes stale rows, in a scope of its own like a request. */
 async function scheduled(_controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext) {
-  let config: Config;
-  try {
-    config = workerConfig(env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    return;
-  }
+  const config = configOrLog(env);
+  if (!config) return;
   const scope = openRequestScope(config, env.HYPERDRIVE?.connectionString ?? "", ctx);
   ctx.waitUntil(runPrune(scope.deps).finally(() => scope.close()));
 }
