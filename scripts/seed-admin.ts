@@ -46,16 +46,19 @@ try {
     const password = input.data.ADMIN_PASSWORD ?? randomToken();
     const now = new Date();
     // A concurrent seed (or a user who took the email) wins; report instead of failing.
-    const created = await insertUser(database.db, {
+    const admin = {
       username,
       email,
       firstName: "Admin",
       lastName: "User",
       passwordHash: await hashPassword(nodeArgon2, password),
-      role: "ADMIN",
+      role: "ADMIN" as const,
       createdAt: now,
       updatedAt: now,
-    });
+    };
+    // Recorded as a registration from this machine, by this script.
+    const source = { at: now, ip: "local", userAgent: "npm run seed:admin" };
+    const created = await insertUser(database.db, admin, source, "seed_admin");
     if (created === "taken") {
       const clash = await findByEmail(database.db, email);
       console.error(

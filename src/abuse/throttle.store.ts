@@ -1,4 +1,5 @@
 import { eq, or, type SQL, sql } from "drizzle-orm";
+import { type AuditSource, auditCte, type Party } from "../audit/audit.store";
 import type { Config, RateLimitRule } from "../config";
 import {
   type Database,
@@ -29,12 +30,12 @@ const FAILURE_MEMORY_SECONDS = 24 * 60 * 60;
  * real accounts by id would leak which email belongs to which username (fail on the username,
  * then see which email is already locked); the price is that the two are throttled separately.
  */
-export const throttleKey = (login: string) => sql<string>`'login:' || lower(${login})`;
+export const throttleKey = (login: string | SQL) => sql<string>`'login:' || lower(${login})`;
 
 const secondsUntil = (lockedUntil: Date | null | undefined, now: Date) =>
   lockedUntil && lockedUntil > now ? (lockedUntil.getTime() - now.getTime()) / 1000 : 0;
 
-type LockRow = { locked_until: number | null };
+export type LockRow = { locked_until: number | null };
 
 /**
  * What a login needs before checking the password, in one statement: how long its name is still
@@ -63,31 +64,64 @@ export async function readLogin(db: Database, login: string, now: Date) {
 }
 
 /**
- * Records a successful login in one statement: under the name's row lock, clears its failures and
- * starts `session` (with its first refresh token), unless concurrent failures locked the name
- * while the password was being checked. Returns the seconds that lock still lasts (else 0; then
- * the session exists).
+ * The CTEs that settle a verified password under its login name's row lock: `prior` (the lock
+ * the name had), `allowed` (a row when that lock has ended, or there was none) and `cleared` (the
+ * name's failures, deleted when allowed). Guesses sent at once all pass readLogin while argon2
+ * runs; concurrent failures may have locked the name meanwhile, and then the right password's
+ * answer is withheld too: what the statement does on success it gates on `allowed`.
+ */
+export function verifiedPasswordGate(login: string, now: Date): SQL {
+  const key = throttleKey(login);
+  return sql`prior as (
+      select locked_until from login_throttles where key = ${key} for update
+    ), allowed as (
+      select 1 where not exists (select 1 from prior where locked_until > ${sqlTime(now)})
+    ), cleared as (
+      delete from login_throttles where key = ${key} and exists (select 1 from allowed)
+    )`;
+}
+
+/** The end of the lock `prior` held, as the statements here return it (epoch seconds). */
+const priorLock = sql`extract(epoch from (select locked_until from prior))::float8 as locked_until`;
+
+/** The seconds the lock a statement found still lasts, else 0. */
+export const lockedSeconds = (row: LockRow | undefined, now: Date) =>
+  secondsUntil(fromEpoch(row?.locked_until), now);
+
+/** What a login's entry in the audit log says besides its outcome. */
+export type LoginAudit = {
+  source: AuditSource;
+  /** The account the login name found, when it found one. */
+  account?: Party;
+};
+
+/**
+ * Records a successful login in one statement: under the name's row lock (verifiedPasswordGate)
+ * it clears the failures and starts `session` (with its first refresh token), with its audit
+ * entry. Without a session (a deactivated account) the entry is a login.failed. When concurrent
+ * failures locked the name while the password was being checked, nothing starts, the entry is a
+ * login.throttled, and the seconds that lock still lasts are returned (else 0).
  */
 export async function recordSuccess(
   db: Database,
   login: string,
   now: Date,
   session: NewSession | undefined,
+  audit: LoginAudit & { account: Party },
 ): Promise<number> {
-  const key = throttleKey(login);
   const start = session ? sql`, ${sessionStart(session, sql`allowed`, now)}` : sql``;
+  const { source, account } = audit;
+  const outcome = session
+    ? ({ action: "login.succeeded", actor: account, target: account } as const)
+    : ({ action: "login.failed", target: account, detail: "deactivated" } as const);
   const [row] = await selectRows<LockRow>(
     db,
-    sql`with prior as (
-        select locked_until from login_throttles where key = ${key} for update
-      ), allowed as (
-        select 1 where not exists (select 1 from prior where locked_until > ${sqlTime(now)})
-      ), cleared as (
-        delete from login_throttles where key = ${key} and exists (select 1 from allowed)
-      )${start}
-      select extract(epoch from (select locked_until from prior))::float8 as locked_until`,
+    sql`with ${verifiedPasswordGate(login, now)}${start},
+      ${auditCte("logged", outcome, source, sql`from allowed`)},
+      ${auditCte("throttled", { action: "login.throttled", target: account }, source, sql`where not exists (select 1 from allowed)`)}
+      select ${priorLock}`,
   );
-  return secondsUntil(fromEpoch(row?.locked_until), now);
+  return lockedSeconds(row, now);
 }
 
 /**
@@ -103,6 +137,7 @@ export async function recordFailure(
   login: string,
   lockout: Config["lockout"],
   now: Date,
+  audit: LoginAudit,
 ): Promise<number> {
   const key = throttleKey(login);
   const time = sqlTime(now);
@@ -111,6 +146,12 @@ export async function recordFailure(
   const lockUntil = (count: SQL) => sql`case when ${count} >= ${lockout.threshold}::int
     then ${time} + least(${lockout.baseSeconds}::float8 * power(2::float8, ${count} - ${lockout.threshold}::int),
       ${MAX_LOCKOUT_SECONDS}) * interval '1 second' end`;
+  const { account: target } = audit;
+  // An unknown name is not stored: it may be a password typed into the wrong field.
+  const failed = target
+    ? ({ action: "login.failed", target, detail: "password" } as const)
+    : ({ action: "login.failed", detail: "unknown_account" } as const);
+  const wasLocked = sql`coalesce((select locked_until from prior) > ${time}, false)`;
   const [row] = await selectRows<LockRow>(
     db,
     sql`with prior as (
@@ -118,16 +159,17 @@ export async function recordFailure(
       ), counted as (
         update login_throttles t set failures = ${failures},
           locked_until = ${lockUntil(failures)}, updated_at = ${time}
-        from prior where t.key = ${key} and not coalesce(prior.locked_until > ${time}, false)
+        from prior where t.key = ${key} and not ${wasLocked}
       ), recreated as (
         -- A concurrent success deleted the row after readLogin made it.
         insert into login_throttles (key, failures, locked_until, updated_at)
         select ${key}, 1, ${lockUntil(sql`1`)}, ${time} where not exists (select 1 from prior)
         on conflict do nothing
-      )
-      select extract(epoch from (select locked_until from prior))::float8 as locked_until`,
+      ), ${auditCte("logged", failed, audit.source, sql`where not ${wasLocked}`)},
+      ${auditCte("throttled", { action: "login.throttled", target }, audit.source, sql`where ${wasLocked}`)}
+      select ${priorLock}`,
   );
-  return secondsUntil(fromEpoch(row?.locked_until), now);
+  return lockedSeconds(row, now);
 }
 
 /** A password reset lifts the lockout of every name the account logs in with. */

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   index,
   integer,
@@ -116,3 +117,58 @@ export const loginThrottles = pgTable("login_throttles", {
   lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
 });
+
+/** What the audit log records, by name (CONTRACT.md "Administration and self-service"). */
+export const auditActions = [
+  "user.registered",
+  "login.succeeded",
+  "login.failed",
+  "login.throttled",
+  "refresh.reused",
+  "logout",
+  "password_reset.requested",
+  "password_reset.completed",
+  "password.changed",
+  "user.updated",
+  "user.deleted",
+] as const;
+export const auditActionEnum = pgEnum("audit_action", auditActions);
+
+/**
+ * The audit log: one row per event, written in the statement (or transaction) of the change it
+ * records, never updated or deleted (a trigger refuses both; drizzle/0005_audit_log_append_only.sql).
+ * Accounts are named by id and by the username they had then, without foreign keys, so an entry
+ * outlives the account it names. No password, hash, token or request body is ever stored.
+ */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    // bigint: a login flood writes a row per attempt, and 2^31 of them is only weeks at 1,000/s.
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    at: timestamp("at", { withTimezone: true, mode: "date" }).notNull(),
+    action: auditActionEnum("action").notNull(),
+    // Who acted: the signed-in account, or the one a login, logout or reset proved itself as;
+    // null when nobody did (a login with an unknown name, a reset request, a reused refresh token).
+    actorId: integer("actor_id"),
+    actorUsername: text("actor_username"),
+    // The account acted on; null when none is known (a login with an unknown name).
+    targetId: integer("target_id"),
+    targetUsername: text("target_username"),
+    ip: text("ip").notNull(),
+    userAgent: text("user_agent"),
+    // The names of the changed fields (API names: first_name, password…), never their values.
+    fields: text("fields").array().notNull().default(sql`'{}'::text[]`),
+    // A short word saying why, for the entries with more than one cause (login.failed: "password",
+    // "unknown_account", "deactivated"; logout: "session" or "all").
+    detail: text("detail"),
+  },
+  (t) => [
+    index("audit_log_actor_idx").on(t.actorId, t.id),
+    index("audit_log_target_idx").on(t.targetId, t.id),
+    index("audit_log_action_idx").on(t.action, t.id),
+    index("audit_log_actor_name_idx").on(sql`lower(${t.actorUsername})`, t.id),
+    index("audit_log_target_name_idx").on(sql`lower(${t.targetUsername})`, t.id),
+  ],
+);
+
+export type AuditEntry = typeof auditLog.$inferSelect;

@@ -1,4 +1,5 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { type AuditSource, auditCte, type Party, recordAudit } from "../audit/audit.store";
 import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { refreshTokens, sessions, type User, users } from "../db/schema";
 import { bumpedTokenVersion } from "../users/user.store";
@@ -44,7 +45,9 @@ type RotationRow = { id: number; role: User["role"]; token_version: number; sess
  * or outdated by a token-version bump, its account active), it is consumed and `next` joins the
  * same session. A token consumed less than `graceSeconds` ago, or lost to a concurrent refresh a
  * moment ago, still rotates (two tabs refreshing at once); later reuse means the token was
- * copied, so the whole session is revoked. Returns the holder and session, or undefined.
+ * copied, so the whole session is revoked and the audit log records a refresh.reused (its target
+ * the account, no actor: who presented it is what nobody knows). Returns the holder and session,
+ * or undefined.
  */
 export async function rotateRefreshToken(
   db: Database,
@@ -52,12 +55,17 @@ export async function rotateRefreshToken(
   next: NewRefreshToken,
   now: Date,
   graceSeconds: number,
+  source: AuditSource,
 ): Promise<{ user: TokenHolder; sessionId: string } | undefined> {
   const time = sqlTime(now);
+  const reused = {
+    action: "refresh.reused",
+    target: { id: sql`id`, username: sql`username` },
+  } as const;
   const [row] = await selectRows<RotationRow & { granted: boolean }>(
     db,
     sql`with live as (
-        select u.id, u.role, u.token_version, s.id as session_id, t.consumed_at
+        select u.id, u.username, u.role, u.token_version, s.id as session_id, t.consumed_at
         from refresh_tokens t
         join sessions s on s.id = t.session_id
         join users u on u.id = s.user_id
@@ -79,7 +87,7 @@ export async function rotateRefreshToken(
       ), revoked as (
         update sessions set revoked_at = ${time}
         where id = (select session_id from verdict where not granted) and revoked_at is null
-      )
+      ), ${auditCte("logged", reused, source, sql`from verdict where not granted`)}
       select id, role, token_version, session_id, granted from verdict`,
   );
   if (!row?.granted) return undefined;
@@ -89,33 +97,50 @@ export async function rotateRefreshToken(
   };
 }
 
-async function revokeSession(db: Database, sessionId: string, now: Date) {
-  await db
-    .update(sessions)
-    .set({ revokedAt: now })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+/**
+ * Logout: revokes the live session a refresh token belongs to, with its audit entry (the actor is
+ * the account, whose token it was), in one statement. An unknown token, or one of a session that
+ * has already ended, changes nothing.
+ */
+export async function revokeSessionOfToken(
+  db: Database,
+  tokenHash: string,
+  now: Date,
+  source: AuditSource,
+) {
+  const account = { id: sql`u.id`, username: sql`u.username` };
+  const logout = { action: "logout", actor: account, target: account, detail: "session" } as const;
+  await db.execute(
+    sql`with ended as (
+        update sessions s set revoked_at = ${sqlTime(now)}
+        from refresh_tokens t
+        where t.token_hash = ${tokenHash} and s.id = t.session_id and s.revoked_at is null
+        returning s.user_id, s.token_version
+      ), ${auditCte("logged", logout, source, sql`from ended join users u on u.id = ended.user_id and u.token_version = ended.token_version`)}
+      select 1`,
+  );
 }
 
-/** Revokes the session a refresh token belongs to; an unknown token changes nothing. */
-export async function revokeSessionOfToken(db: Database, tokenHash: string, now: Date) {
-  const [row] = await db
-    .select({ sessionId: refreshTokens.sessionId })
-    .from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, tokenHash));
-  if (row) await revokeSession(db, row.sessionId, now);
-}
-
-/** Logout everywhere: the version bump refuses every access token so far and ends every session. */
-export async function revokeEverySession(db: Database, userId: number, now: Date) {
+/**
+ * Logout everywhere: the version bump refuses every access token so far and ends every session;
+ * the audit entry goes in with them.
+ */
+export async function revokeEverySession(
+  db: Database,
+  me: Party & { id: number },
+  now: Date,
+  source: AuditSource,
+) {
   await db.transaction(async (tx) => {
     await tx
       .update(users)
       .set({ tokenVersion: bumpedTokenVersion(), updatedAt: now })
-      .where(eq(users.id, userId));
+      .where(eq(users.id, me.id));
     await tx
       .update(sessions)
       .set({ revokedAt: now })
-      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+      .where(and(eq(sessions.userId, me.id), isNull(sessions.revokedAt)));
+    await recordAudit(tx, { action: "logout", actor: me, target: me, detail: "all" }, source);
   });
 }
 

@@ -1,3 +1,4 @@
+import type { AuditSource } from "../audit/audit.store";
 import { issueAccessToken } from "../auth/jwt";
 import { randomToken, sha256Hex } from "../auth/tokens";
 import type { Deps } from "../deps";
@@ -48,7 +49,7 @@ export function newSession(deps: SessionDeps, user: TokenHolder, now: Date) {
  * Rotation: the presented token is consumed and a new pair issued in the same session (see
  * rotateRefreshToken for the reuse grace and theft rules).
  */
-export async function refreshSession(deps: SessionDeps, presented: string) {
+export async function refreshSession(deps: SessionDeps, presented: string, source: AuditSource) {
   const { db, clock, config } = deps;
   const now = clock.now();
   const next = newRefreshToken(deps, now);
@@ -58,6 +59,7 @@ export async function refreshSession(deps: SessionDeps, presented: string) {
     next.stored,
     now,
     config.refreshReuseGrace,
+    source,
   );
   if (!rotated) throw unauthorized("Invalid or expired refresh token.");
   return tokenPair(deps, rotated.user, rotated.sessionId, next.value);

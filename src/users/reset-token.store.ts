@@ -1,7 +1,9 @@
 import { and, eq, gt, sql } from "drizzle-orm";
+import { throttleKey } from "../abuse/throttle.store";
+import { type AuditSource, auditCte } from "../audit/audit.store";
 import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { passwordResetTokens, type User, users } from "../db/schema";
-import { bumpedTokenVersion, emailIs, usernameIs } from "./user.store";
+import { emailIs, usernameIs } from "./user.store";
 
 // Password-reset tokens, stored only as their SHA-256.
 
@@ -15,7 +17,9 @@ type Issued = { username: string | null; email: string | null; issued: boolean }
  * One statement, whatever the input: a pair that names no account costs the same round trip as
  * one that does, so the answer's timing does not tell which pairs match. Its commit does not wait
  * for the disk either (synchronous_commit off for this transaction only), since a flush that only
- * matching pairs pay would show; a token lost in a crash just means asking again.
+ * matching pairs pay would show; a token lost in a crash just means asking again. A pair that
+ * names an account is recorded in the audit log, with the detail "sent" or, inside the interval,
+ * "not_sent"; an unmatched pair is not (its text may be anything).
  */
 export async function issueResetToken(
   db: Database,
@@ -23,7 +27,14 @@ export async function issueResetToken(
   tokenHash: string,
   now: Date,
   rules: { ttlSeconds: number; intervalSeconds: number },
+  source: AuditSource,
 ): Promise<{ username: string; email: string } | undefined> {
+  const account = { id: sql`account.id`, username: sql`account.username` };
+  const requested = {
+    action: "password_reset.requested",
+    target: account,
+    detail: sql`case when issued.user_id is null then 'not_sent' else 'sent' end`,
+  } as const;
   const time = sqlTime(now);
   const expiresAt = sqlTime(new Date(now.getTime() + rules.ttlSeconds * 1000));
   // One row per account (a unique index), so concurrent requests take turns on it. A row newer
@@ -44,7 +55,7 @@ export async function issueResetToken(
           where least(password_reset_tokens.created_at, excluded.created_at)
             <= excluded.created_at - ${rules.intervalSeconds}::int * interval '1 second'
         returning user_id
-      )
+      ), ${auditCte("logged", requested, source, sql`from account left join issued on issued.user_id = account.id`)}
       select account.username, account.email, issued.user_id is not null as issued
       from quick_commit
       left join account on true
@@ -73,28 +84,45 @@ export async function findResetTokenHolder(
 }
 
 /**
- * Consumes the token and sets the new password in one transaction, revoking every access token
- * and session issued before. Of N concurrent uses exactly one returns true.
+ * In one statement: consumes the token, sets the new password (revoking every access token and
+ * session issued before), lifts the lockout of both names the account logs in with (whoever
+ * holds the mailbox has proven it) and records it in the audit log. Of N concurrent uses exactly
+ * one returns true.
  */
 export async function resetPasswordWithToken(
   db: Database,
   tokenHash: string,
   passwordHash: string,
   now: Date,
+  source: AuditSource,
 ): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    // DELETE ... RETURNING is the atomic consume: of N concurrent uses one gets the row.
-    const [row] = await tx
-      .delete(passwordResetTokens)
-      .where(liveToken(tokenHash, now))
-      .returning({ userId: passwordResetTokens.userId });
-    if (!row) return false;
-    await tx
-      .update(users)
-      .set({ passwordHash, tokenVersion: bumpedTokenVersion(), updatedAt: now })
-      .where(eq(users.id, row.userId));
-    return true;
-  });
+  const time = sqlTime(now);
+  const account = { id: sql`id`, username: sql`username` };
+  const completed = {
+    action: "password_reset.completed",
+    actor: account,
+    target: account,
+  } as const;
+  // DELETE ... RETURNING is the atomic consume: of N concurrent uses one gets the row.
+  const rows = await selectRows<{ id: number }>(
+    db,
+    sql`with consumed as (
+        delete from password_reset_tokens
+        where token_hash = ${tokenHash} and expires_at > ${time}
+        returning user_id
+      ), changed as (
+        update users set password_hash = ${passwordHash}, token_version = token_version + 1,
+          updated_at = ${time}
+        from consumed where users.id = consumed.user_id
+        returning users.id, users.username, users.email
+      ), unlocked as (
+        delete from login_throttles where key in (
+          select ${throttleKey(sql`username`)} from changed
+          union all select ${throttleKey(sql`email`)} from changed)
+      ), ${auditCte("logged", completed, source, sql`from changed`)}
+      select id from changed`,
+  );
+  return rows.length > 0;
 }
 
 /**

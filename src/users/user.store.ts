@@ -1,4 +1,11 @@
 import { and, asc, count, eq, gt, or, type SQL, sql } from "drizzle-orm";
+import {
+  type AuditSource,
+  auditCte,
+  auditInsert,
+  type Party,
+  recordAudit,
+} from "../audit/audit.store";
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
 import { planPerCall } from "../lib/postgres-prepared";
@@ -32,14 +39,36 @@ export async function usernameOrEmailTaken(db: Database, username: string, email
   return rows.length > 0;
 }
 
-/** Creates the account, or reports "taken" when its username or email is (any letter case). */
-export async function insertUser(db: Database, user: NewUser): Promise<"created" | "taken"> {
+/**
+ * Creates the account with its user.registered entry, or reports "taken" when its username or
+ * email is (any letter case). `detail` says how it came when not by registering (seed:admin).
+ */
+export async function insertUser(
+  db: Database,
+  user: NewUser,
+  source: AuditSource,
+  detail?: string,
+): Promise<"created" | "taken"> {
+  const account = { id: sql`id`, username: sql`username` };
+  const registered = {
+    action: "user.registered",
+    actor: account,
+    target: account,
+    detail,
+  } as const;
   // The unique indexes decide concurrent registrations: exactly one insert gets a row back.
-  const rows = await db
-    .insert(users)
-    .values(user)
-    .onConflictDoNothing()
-    .returning({ id: users.id });
+  const rows = await selectRows<{ id: number }>(
+    db,
+    sql`with created as (
+        insert into users (username, email, first_name, last_name, password_hash, role, created_at, updated_at)
+        values (${user.username}, ${user.email}, ${user.firstName}, ${user.lastName},
+          ${user.passwordHash}, ${user.role ?? "USER"}::role, ${sqlTime(user.createdAt)},
+          ${sqlTime(user.updatedAt)})
+        on conflict do nothing
+        returning id, username
+      ), ${auditCte("logged", registered, source, sql`from created`)}
+      select id from created`,
+  );
   return rows.length > 0 ? "created" : "taken";
 }
 
@@ -48,16 +77,36 @@ export type AccountChanges = Partial<
   Pick<User, "username" | "email" | "firstName" | "lastName" | "role" | "active" | "passwordHash">
 >;
 
+/** The API's names of the fields `changes` sets to a new value (a password always counts). */
+export function changedFields(before: User, changes: AccountChanges): string[] {
+  const names = {
+    username: "username",
+    email: "email",
+    firstName: "first_name",
+    lastName: "last_name",
+    role: "role",
+    active: "active",
+  } as const;
+  const fields = Object.entries(names)
+    .filter(([key]) => {
+      const value = changes[key as keyof typeof names];
+      return value !== undefined && value !== before[key as keyof typeof names];
+    })
+    .map(([, name]) => name);
+  return changes.passwordHash === undefined ? fields : [...fields, "password"];
+}
+
 /**
- * Updates one account under its row lock. `decide` sees the locked row (and, with
- * `guardLastAdmin`, whether another active ADMIN remains) and returns the changes or throws.
- * Changes to what an access token asserts (password, role, activity, username) revoke the
- * account's tokens; a new password or mailbox voids pending reset links.
+ * Updates one account under its row lock, with its user.updated entry (the names of the fields
+ * that changed). `decide` sees the locked row (and, with `guardLastAdmin`, whether another
+ * active ADMIN remains) and returns the changes or throws. Changes to what an access token
+ * asserts (password, role, activity, username) revoke the account's tokens; a new password or
+ * mailbox voids pending reset links.
  */
 export async function updateAccount(
   db: Database,
   username: string,
-  options: { guardLastAdmin: boolean; now: Date },
+  options: { guardLastAdmin: boolean; now: Date; actor: Party; source: AuditSource },
   decide: (target: User, anotherActiveAdmin: boolean) => AccountChanges,
 ): Promise<User | "missing" | "taken"> {
   try {
@@ -87,6 +136,9 @@ export async function updateAccount(
       if (changes.passwordHash !== undefined || movesMailbox) {
         await tx.delete(passwordResetTokens).where(eq(passwordResetTokens.userId, target.id));
       }
+      const fields = changedFields(target, changes);
+      const entry = { action: "user.updated", actor: options.actor, target, fields } as const;
+      await recordAudit(tx, entry, options.source);
       return row ?? "missing";
     });
   } catch (error) {
@@ -110,12 +162,24 @@ async function lockActiveAdmins(tx: Database) {
   return rows.map((row) => row.id);
 }
 
-/** Deletes a USER account (never an ADMIN); its sessions and reset tokens go with it (cascade). */
-export async function deleteUserAccount(db: Database, id: number) {
-  const rows = await db
-    .delete(users)
-    .where(and(eq(users.id, id), eq(users.role, "USER")))
-    .returning({ id: users.id });
+/**
+ * Deletes a USER account (never an ADMIN), with its user.deleted entry, in one statement; its
+ * sessions and reset tokens go with it (cascade).
+ */
+export async function deleteUserAccount(
+  db: Database,
+  id: number,
+  audit: { actor: Party; source: AuditSource },
+) {
+  const target = { id: sql`id`, username: sql`username` };
+  const deleted = { action: "user.deleted", actor: audit.actor, target } as const;
+  const rows = await selectRows<{ id: number }>(
+    db,
+    sql`with deleted as (
+        delete from users where id = ${id} and role = 'USER' returning id, username
+      ), ${auditCte("logged", deleted, audit.source, sql`from deleted`)}
+      select id from deleted`,
+  );
   return rows.length > 0;
 }
 
@@ -189,22 +253,34 @@ export async function listUsers(
 }
 
 /**
- * Changes the caller's own names, provided its token still holds at the moment of the write
- * (the account is active and its token version unchanged); undefined when it no longer does.
+ * Changes the caller's own names, with its user.updated entry, in one statement, provided its
+ * token still holds at the moment of the write (the account is active and its token version
+ * unchanged); undefined when it no longer does.
  */
 export async function updateOwnNames(
   db: Database,
-  me: Pick<User, "id" | "tokenVersion">,
+  me: User,
   names: Pick<AccountChanges, "firstName" | "lastName">,
   now: Date,
+  source: AuditSource,
 ): Promise<User | undefined> {
-  const [row] = await db
-    .update(users)
-    .set({ ...names, updatedAt: now })
-    .where(
-      and(eq(users.id, me.id), eq(users.active, true), eq(users.tokenVersion, me.tokenVersion)),
-    )
-    .returning();
+  const changed = db.$with("changed").as(
+    db
+      .update(users)
+      .set({ ...names, updatedAt: now })
+      .where(
+        and(eq(users.id, me.id), eq(users.active, true), eq(users.tokenVersion, me.tokenVersion)),
+      )
+      .returning(),
+  );
+  const entry = {
+    action: "user.updated",
+    actor: me,
+    target: me,
+    fields: changedFields(me, names),
+  } as const;
+  const logged = db.$with("logged", {}).as(auditInsert(entry, source, sql`from changed`));
+  const [row] = await db.with(changed, logged).select().from(changed);
   return row;
 }
 

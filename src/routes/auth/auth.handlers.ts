@@ -1,4 +1,6 @@
 import { readLogin, recordFailure, recordSuccess } from "../../abuse/throttle.store";
+import { recordAudit } from "../../audit/audit.store";
+import { auditSource } from "../../audit/audit-source";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
@@ -16,7 +18,7 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
 
   const passwordHash = await hashPassword(hasher, body.password);
   const now = clock.now();
-  const created = await insertUser(db, {
+  const account = {
     username: body.username,
     email: body.email,
     firstName: body.first_name,
@@ -24,7 +26,8 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
     passwordHash,
     createdAt: now,
     updatedAt: now,
-  });
+  };
+  const created = await insertUser(db, account, auditSource(c, now));
   if (created === "taken") throw alreadyTaken();
   return c.json({ msg: "User registered successfully." }, 201);
 };
@@ -35,18 +38,25 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const now = clock.now();
   // Throttled by the name, known or not, so 429s reveal nothing about accounts.
   const { lockedForSeconds, user } = await readLogin(db, username, now);
-  if (lockedForSeconds) throw lockedOut(lockedForSeconds);
+  const audit = { source: auditSource(c, now), account: user };
+  if (lockedForSeconds) {
+    await recordAudit(db, { action: "login.throttled", target: user }, audit.source);
+    throw lockedOut(lockedForSeconds);
+  }
 
   // Unknown users are verified against a dummy hash: same answer, similar time.
   const ok = await verifyPassword(hasher, user?.passwordHash, password);
   // Concurrent attempts may have locked the name meanwhile: then this answer is withheld too.
   if (!user || !ok) {
-    const lockedFor = await recordFailure(db, username, config.lockout, now);
+    const lockedFor = await recordFailure(db, username, config.lockout, now, audit);
     if (lockedFor) throw lockedOut(lockedFor);
     throw invalidCredentials();
   }
   const session = user.active ? newSession(c.var.deps, user, now) : undefined;
-  const lockedFor = await recordSuccess(db, username, now, session?.stored);
+  const lockedFor = await recordSuccess(db, username, now, session?.stored, {
+    ...audit,
+    account: user,
+  });
   if (lockedFor) throw lockedOut(lockedFor);
   if (!session) throw forbidden("Your account is deactivated.");
   return c.json(await session.pair(), 200);

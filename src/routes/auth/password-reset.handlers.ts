@@ -1,4 +1,4 @@
-import { clearFailures } from "../../abuse/throttle.store";
+import { auditSource } from "../../audit/audit-source";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { randomToken, sha256Hex } from "../../auth/tokens";
@@ -19,10 +19,16 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
   const msg = "If the account exists, a password reset link has been sent.";
   // The same work whether or not the pair matches: the time taken must not tell.
   const token = randomToken();
-  const account = await issueResetToken(db, body, sha256Hex(token), clock.now(), {
-    ttlSeconds: config.resetTokenTtl,
-    intervalSeconds: config.resetEmailInterval,
-  });
+  const now = clock.now();
+  const rules = { ttlSeconds: config.resetTokenTtl, intervalSeconds: config.resetEmailInterval };
+  const account = await issueResetToken(
+    db,
+    body,
+    sha256Hex(token),
+    now,
+    rules,
+    auditSource(c, now),
+  );
   if (!account) return c.json({ msg }, 200);
   // Without APP_URL only on Workers (Node's entry sets its default), whose request URL names a host
   // that Cloudflare routed to this Worker, not merely one the client wrote.
@@ -43,8 +49,10 @@ export const resetPassword: AppRouteHandler<routes.ResetPasswordRoute> = async (
   if (!account) throw invalidResetToken();
   assertAcceptablePassword(body.new_password, account, "new_password");
   const passwordHash = await hashPassword(hasher, body.new_password);
-  if (!(await resetPasswordWithToken(db, tokenHash, passwordHash, now))) throw invalidResetToken();
-  // Whoever holds the mailbox has proven it: a lockout earned by guessers ends here.
-  await clearFailures(db, account);
+  // Whoever holds the mailbox has proven it: a lockout earned by guessers ends here too.
+  const source = auditSource(c, now);
+  if (!(await resetPasswordWithToken(db, tokenHash, passwordHash, now, source))) {
+    throw invalidResetToken();
+  }
   return c.json({ msg: "Password has been reset." }, 200);
 };

@@ -1,3 +1,4 @@
+import { auditSource } from "../../audit/audit-source";
 import { unauthorized } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { toPublicUser, updateOwnNames } from "../../users/user.store";
@@ -11,7 +12,8 @@ export const updateMe: AppRouteHandler<routes.UpdateMeRoute> = async (c) => {
   const { db, clock } = c.var.deps;
   // Names are not in the token: no revocation. The write still needs the token to hold then.
   const names = { firstName: first_name, lastName: last_name };
-  const updated = await updateOwnNames(db, c.var.currentUser, names, clock.now());
+  const now = clock.now();
+  const updated = await updateOwnNames(db, c.var.currentUser, names, now, auditSource(c, now));
   if (!updated) throw unauthorized();
   return c.json(toPublicUser(updated), 200);
 };

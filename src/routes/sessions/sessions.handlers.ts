@@ -1,3 +1,4 @@
+import { auditSource } from "../../audit/audit-source";
 import { sha256Hex } from "../../auth/tokens";
 import type { AppRouteHandler } from "../../lib/handler";
 import { authenticate } from "../../middleware/auth";
@@ -7,18 +8,21 @@ import type * as routes from "./sessions.routes";
 
 export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
   const { refresh_token } = c.req.valid("json");
-  return c.json(await refreshSession(c.var.deps, refresh_token), 200);
+  return c.json(await refreshSession(c.var.deps, refresh_token, auditSource(c)), 200);
 };
 
 export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
   const body = c.req.valid("json");
   const { db, clock } = c.var.deps;
   const now = clock.now();
+  const source = auditSource(c, now);
   if (body.all) {
     const me = await authenticate(c);
-    await revokeEverySession(db, me.id, now);
+    await revokeEverySession(db, me, now, source);
   }
   // An unknown refresh token has no session to end: the answer is the same.
-  if (body.refresh_token) await revokeSessionOfToken(db, sha256Hex(body.refresh_token), now);
+  if (body.refresh_token) {
+    await revokeSessionOfToken(db, sha256Hex(body.refresh_token), now, source);
+  }
   return c.json({ msg: "Logged out." }, 200);
 };

@@ -1,3 +1,4 @@
+import { auditSource } from "../../audit/audit-source";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
@@ -52,7 +53,8 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
     passwordHash = await hashPassword(hasher, password);
   }
   const demotesSelf = isSelf(me, username) && (rest.role === "USER" || rest.active === false);
-  const options = { guardLastAdmin: demotesSelf, now: clock.now() };
+  const now = clock.now();
+  const options = { guardLastAdmin: demotesSelf, now, actor: me, source: auditSource(c, now) };
   const updated = await updateAccount(db, username, options, (target, anotherActiveAdmin) => {
     if (target.role === "ADMIN" && target.id !== me.id)
       throw forbidden("An ADMIN cannot modify another ADMIN.");
@@ -75,7 +77,8 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
   if (!target) throw notFound("user");
   if (target.role !== "USER") throw forbidden("Only USER accounts can be deleted.");
   // Access tokens fail the account lookup from now on.
-  if (!(await deleteUserAccount(db, target.id))) throw notFound("user");
+  const audit = { actor: me, source: auditSource(c) };
+  if (!(await deleteUserAccount(db, target.id, audit))) throw notFound("user");
   return c.json({ msg: "User deleted." }, 200);
 };
 
