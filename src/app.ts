@@ -12,6 +12,7 @@ import { allowedMethods } from "./middleware/allowed-methods";
 import { jsonBody } from "./middleware/json-body";
 import { noStore } from "./middleware/no-store";
 import { securityHeaders } from "./middleware/security-headers";
+import { auditRouter } from "./routes/audit/audit.index";
 import { authRouter } from "./routes/auth/auth.index";
 import { meRouter } from "./routes/me/me.index";
 import { pagesRouter } from "./routes/pages/pages.index";
@@ -54,6 +55,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     .route("/", sessionsRouter)
     .route("/", usersRouter)
     .route("/", meRouter)
+    .route("/", auditRouter)
     .route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

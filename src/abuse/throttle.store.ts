@@ -1,4 +1,4 @@
-import { eq, or, type SQL, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import { type AuditSource, auditCte, type Party } from "../audit/audit.store";
 import type { Config, RateLimitRule } from "../config";
 import {
@@ -82,7 +82,7 @@ export function verifiedPasswordGate(login: string, now: Date): SQL {
 }
 
 /** The end of the lock `prior` held, as the statements here return it (epoch seconds). */
-const priorLock = sql`extract(epoch from (select locked_until from prior))::float8 as locked_until`;
+export const priorLock = sql`extract(epoch from (select locked_until from prior))::float8 as locked_until`;
 
 /** The seconds the lock a statement found still lasts, else 0. */
 export const lockedSeconds = (row: LockRow | undefined, now: Date) =>
@@ -170,18 +170,6 @@ export async function recordFailure(
       select ${priorLock}`,
   );
   return lockedSeconds(row, now);
-}
-
-/** A password reset lifts the lockout of every name the account logs in with. */
-export async function clearFailures(db: Database, account: { username: string; email: string }) {
-  await db
-    .delete(loginThrottles)
-    .where(
-      or(
-        eq(loginThrottles.key, throttleKey(account.username)),
-        eq(loginThrottles.key, throttleKey(account.email)),
-      ),
-    );
 }
 
 /**

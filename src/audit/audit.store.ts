@@ -21,7 +21,7 @@ export type AuditEvent = {
   /** The account acted on; omitted when none is known. */
   target?: Party;
   /** The names of the changed fields, never their values. */
-  fields?: string[];
+  fields?: readonly string[];
   /** A short word saying why, or SQL computing it. */
   detail?: string | SQL;
 };
@@ -39,7 +39,7 @@ const partyId = (party?: Party) =>
 const textValue = (value?: string | SQL) =>
   value === undefined ? sql`null::text` : typeof value === "string" ? sql`${value}::text` : value;
 
-const textArray = (items: string[]) =>
+const textArray = (items: readonly string[]) =>
   items.length === 0
     ? sql`'{}'::text[]`
     : sql`array[${sql.join(

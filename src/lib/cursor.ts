@@ -1,12 +1,14 @@
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { invalidParameter } from "./validation";
 
 // Pagination cursors: the last id of a page, signed with a key derived from JWT_SECRET_KEY and
 // bound to the query it came from (its `scope`). A client cannot forge a position, nor carry a
 // cursor over to another query, where "after id N" would silently skip or repeat rows.
 
 const MAC_BYTES = 16;
-const ID_PATTERN = /^[1-9]\d{0,9}$/;
+// A positive integer that a JavaScript number holds exactly (ids are int or bigint columns).
+const ID_PATTERN = /^[1-9]\d{0,15}$/;
 
 const keys = new Map<string, Buffer>();
 /** A key of its own for cursors, so a cursor's MAC can never stand in for a token's signature. */
@@ -39,5 +41,24 @@ export function readCursor(secret: string, scope: string, cursor: string): numbe
   if (given.toString("base64url") !== macPart || given.length !== MAC_BYTES) return undefined;
   if (!ID_PATTERN.test(text) || !timingSafeEqual(given, mac(secret, scope, text))) return undefined;
   const id = Number(text);
-  return id <= 2 ** 31 - 1 ? id : undefined;
+  return Number.isSafeInteger(id) ? id : undefined;
+}
+
+/**
+ * The position the `cursor` query parameter of a listing names, undefined without one; a cursor
+ * that is not a next_cursor of this very query (its `scope`) is the contract's 400, never a
+ * silently misapplied position. `sameParams` names the parameters the query is bound to.
+ */
+export function cursorPosition(
+  secret: string,
+  scope: string,
+  cursor: string | undefined,
+  sameParams: string,
+): number | undefined {
+  if (cursor === undefined) return undefined;
+  const id = readCursor(secret, scope, cursor);
+  if (id === undefined) {
+    throw invalidParameter("cursor", `is not a next_cursor of this query (same ${sameParams})`);
+  }
+  return id;
 }

@@ -31,7 +31,10 @@ async function readBefore(reader: ReadableStreamDefaultReader<Uint8Array>, deadl
   }
 }
 
+/** The methods whose routes require a body: sent without one, it is INVALID_JSON. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/** The methods whose routes may read a body (DELETE /api/me takes one; the rest ignore it). */
+const READABLE_METHODS = new Set([...BODY_METHODS, "DELETE"]);
 
 function requireJson(c: Context) {
   const type = c.req.header("content-type") ?? "";
@@ -83,13 +86,13 @@ async function readText(body: ReadableStream<Uint8Array> | null, declaredLength:
 
 /**
  * Parses the body text and refuses text Postgres cannot store or that is not Unicode. For the
- * methods whose routes read a body, the text becomes the request's body and Hono caches the
+ * methods whose routes may read a body, the text becomes the request's body and Hono caches the
  * parsed value, so the route's validator reuses it.
  */
 async function parse(c: Context, text: string) {
   let value: unknown;
   try {
-    if (BODY_METHODS.has(c.req.method)) {
+    if (READABLE_METHODS.has(c.req.method)) {
       c.req.raw = new Request(c.req.raw, { body: text });
       value = await c.req.json();
     } else {
@@ -112,7 +115,20 @@ export const jsonBody = createMiddleware(async (c, next) => {
     await parse(c, text);
     return next();
   };
-  const bodiless = () => (BODY_METHODS.has(c.req.method) ? parsed("") : next());
+  const bodiless = () => {
+    if (BODY_METHODS.has(c.req.method)) return parsed("");
+    // A stream read to its end here is no body for what follows (a route's validator); a used
+    // Request cannot be copied without a new body, so the copy is made from its parts.
+    const { raw } = c.req;
+    if (raw.bodyUsed && READABLE_METHODS.has(raw.method)) {
+      c.req.raw = new Request(raw.url, {
+        method: raw.method,
+        headers: raw.headers,
+        signal: raw.signal,
+      });
+    }
+    return next();
+  };
   const length = headers.get("content-length");
   if (length !== null && !headers.has("transfer-encoding")) {
     if (Number(length) === 0) return bodiless();

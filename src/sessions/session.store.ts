@@ -1,7 +1,7 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { type AuditSource, auditCte, type Party, recordAudit } from "../audit/audit.store";
 import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
-import { refreshTokens, sessions, type User, users } from "../db/schema";
+import { sessions, type User, users } from "../db/schema";
 import { bumpedTokenVersion } from "../users/user.store";
 
 // Sessions (one per login, a refresh-token family) and their refresh tokens, stored only as

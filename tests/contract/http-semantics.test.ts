@@ -77,6 +77,21 @@ describe("responses that can carry a token or account data have Cache-Control: n
     );
   });
 
+  it("POST /api/me/password, DELETE /api/me and GET /api/audit", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const user = await api.signedIn();
+    const change = { current_password: user.password, new_password: "another long passphrase" };
+    expectNoStore(await api.send("POST", "/api/me/password", change, user.token), 200, "change");
+    const wrong = { current_password: "not the password", new_password: "x long passphrase" };
+    expectNoStore(await api.send("POST", "/api/me/password", wrong, admin.token), 401, "401");
+    expectNoStore(await api.send("GET", "/api/audit", undefined, admin.token), 200, "audit");
+    expectNoStore(await api.send("GET", "/api/audit", undefined, user.token), 401, "audit 401");
+    const other = await api.signedIn();
+    expectNoStore(await api.send("GET", "/api/audit", undefined, other.token), 403, "audit 403");
+    const deleted = { password: other.password };
+    expectNoStore(await api.send("DELETE", "/api/me", deleted, other.token), 200, "delete");
+  });
+
   it("every /api error too: 400, 401, 403, 404, 405 and 429", async () => {
     const user = await api.signedIn();
     const cases: [number, Promise<Response>][] = [
@@ -109,7 +124,9 @@ describe("a wrong method on a known path gets 405 with Allow", () => {
     ["PATCH", "/api/user/{username}", ACCOUNT_METHODS],
     ["POST", "/api/users", "GET, HEAD"],
     ["DELETE", "/api/users", "GET, HEAD"],
-    ["PUT", "/api/me", "GET, HEAD, PATCH"],
+    ["PUT", "/api/me", "GET, HEAD, PATCH, DELETE"],
+    ["GET", "/api/me/password", "POST"],
+    ["POST", "/api/audit", "GET, HEAD"],
     ["POST", "/health", "GET, HEAD"],
     ["DELETE", "/openapi.json", "GET, HEAD"],
   ])(

@@ -33,6 +33,8 @@ const typedPaths = [
   "/api/user/:username",
   "/api/users",
   "/api/me",
+  "/api/me/password",
+  "/api/audit",
 ] as const;
 
 let api: NodeTestApi;

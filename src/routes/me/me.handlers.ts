@@ -1,6 +1,15 @@
+import type { Context } from "hono";
+import { readLogin, recordFailure } from "../../abuse/throttle.store";
+import { recordAudit } from "../../audit/audit.store";
 import { auditSource } from "../../audit/audit-source";
-import { unauthorized } from "../../errors";
+import { hashPassword, normalizePassword, verifyPassword } from "../../auth/password";
+import { assertAcceptablePassword } from "../../auth/password-policy";
+import type { AppEnv } from "../../deps";
+import { conflict, lockedOut, unauthorized } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
+import { invalidParameter } from "../../lib/validation";
+import { newSession } from "../../sessions/sessions";
+import { changeOwnPassword, deleteOwnAccount } from "../../users/own-account.store";
 import { toPublicUser, updateOwnNames } from "../../users/user.store";
 import type * as routes from "./me.routes";
 
@@ -16,4 +25,61 @@ export const updateMe: AppRouteHandler<routes.UpdateMeRoute> = async (c) => {
   const updated = await updateOwnNames(db, c.var.currentUser, names, now, auditSource(c, now));
   if (!updated) throw unauthorized();
   return c.json(toPublicUser(updated), 200);
+};
+
+/**
+ * Checks the caller's own password the way login checks one, under the same lockout (the
+ * caller's username is the login name): a locked name is a 429 before any argon2 work, a wrong
+ * password counts as a failed login (401, or 429 once it locks the name). Whoever holds a stolen
+ * access token gets no more guesses here than at login.
+ */
+async function verifyOwnPassword(c: Context<AppEnv>, password: string, now: Date) {
+  const me = c.var.currentUser;
+  const { db, hasher, config } = c.var.deps;
+  const audit = { source: auditSource(c, now), account: me };
+  const { lockedForSeconds } = await readLogin(db, me.username, now);
+  if (lockedForSeconds) {
+    await recordAudit(db, { action: "login.throttled", target: me }, audit.source);
+    throw lockedOut(lockedForSeconds);
+  }
+  if (!(await verifyPassword(hasher, me.passwordHash, password))) {
+    const lockedFor = await recordFailure(db, me.username, config.lockout, now, audit);
+    if (lockedFor) throw lockedOut(lockedFor);
+    throw unauthorized("Invalid password.");
+  }
+  return audit.source;
+}
+
+export const changePassword: AppRouteHandler<routes.ChangePasswordRoute> = async (c) => {
+  const { current_password, new_password } = c.req.valid("json");
+  const me = c.var.currentUser;
+  const { db, hasher, clock } = c.var.deps;
+  const now = clock.now();
+  // Every refusal that needs no argon2 comes first.
+  assertAcceptablePassword(new_password, me, "new_password");
+  const source = await verifyOwnPassword(c, current_password, now);
+  if (normalizePassword(new_password) === normalizePassword(current_password)) {
+    throw invalidParameter("new_password", "must differ from the current password");
+  }
+  const passwordHash = await hashPassword(hasher, new_password);
+  // The fresh session is born with the version the change bumps to, so it alone survives it.
+  const session = newSession(c.var.deps, { ...me, tokenVersion: me.tokenVersion + 1 }, now);
+  const outcome = await changeOwnPassword(db, me, passwordHash, session.stored, now, source);
+  if (outcome.lockedFor) throw lockedOut(outcome.lockedFor);
+  // The token stopped holding meanwhile (deactivated, another password change…): nothing changed.
+  if (!outcome.changed) throw unauthorized();
+  return c.json(await session.pair(), 200);
+};
+
+export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
+  const { password } = c.req.valid("json");
+  const me = c.var.currentUser;
+  const { db, clock } = c.var.deps;
+  const now = clock.now();
+  const source = await verifyOwnPassword(c, password, now);
+  const outcome = await deleteOwnAccount(db, me, now, source);
+  if (outcome.lockedFor) throw lockedOut(outcome.lockedFor);
+  if (outcome.deleted) return c.json({ msg: "Account deleted." }, 200);
+  if (outcome.lastAdmin) throw conflict("The last active ADMIN cannot delete itself.");
+  throw unauthorized();
 };

@@ -4,4 +4,6 @@ import * as routes from "./me.routes";
 
 export const meRouter = createRouter()
   .openapi(routes.getMe, handlers.getMe)
-  .openapi(routes.updateMe, handlers.updateMe);
+  .openapi(routes.updateMe, handlers.updateMe)
+  .openapi(routes.deleteMe, handlers.deleteMe)
+  .openapi(routes.changePassword, handlers.changePassword);

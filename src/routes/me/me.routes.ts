@@ -1,13 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { rateLimit } from "../../abuse/rate-limit";
+import { requireHashCapacity } from "../../auth/hash-limiter";
 import {
   bearerSecurity,
   bodyErrors,
   errorResponses,
   jsonContent,
   jsonContentRequired,
+  MessageSchema,
 } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
-import { nameField } from "../../users/user.fields";
+import { loginPasswordField, nameField, passwordField } from "../../users/user.fields";
+import { TokenResponse } from "../auth/auth.routes";
 import { UserSchema } from "../users/users.routes";
 
 const tags = ["Me"];
@@ -46,5 +50,49 @@ export const updateMe = createRoute({
   },
 });
 
+export const ChangePasswordBody = z
+  .strictObject({ current_password: loginPasswordField, new_password: passwordField })
+  .openapi("ChangePasswordRequest");
+
+export const changePassword = createRoute({
+  method: "post",
+  path: "/api/me/password",
+  operationId: "changePassword",
+  tags,
+  summary:
+    "Change your password (the current one is required); every other session and earlier access token is revoked",
+  security: bearerSecurity,
+  // Authenticated first (a request without a valid token spends nothing), then the same argon2
+  // cap and per-client budget as login (RATE_LIMIT_LOGIN).
+  middleware: [requireAuth, requireHashCapacity, rateLimit("LOGIN")] as const,
+  request: { body: jsonContentRequired(ChangePasswordBody) },
+  responses: {
+    200: jsonContent(TokenResponse, "A fresh token pair, in a new session"),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "RATE_LIMITED"),
+  },
+});
+
+export const DeleteMeBody = z
+  .strictObject({ password: loginPasswordField })
+  .openapi("DeleteMeRequest");
+
+export const deleteMe = createRoute({
+  method: "delete",
+  path: "/api/me",
+  operationId: "deleteMe",
+  tags,
+  summary: "Delete your own account (the password is required; never the last active ADMIN)",
+  security: bearerSecurity,
+  // As for changePassword.
+  middleware: [requireAuth, requireHashCapacity, rateLimit("LOGIN")] as const,
+  request: { body: jsonContentRequired(DeleteMeBody) },
+  responses: {
+    200: jsonContent(MessageSchema, "Deleted"),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "CONFLICT", "RATE_LIMITED"),
+  },
+});
+
 export type GetMeRoute = typeof getMe;
 export type UpdateMeRoute = typeof updateMe;
+export type ChangePasswordRoute = typeof changePassword;
+export type DeleteMeRoute = typeof deleteMe;

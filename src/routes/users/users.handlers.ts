@@ -3,9 +3,8 @@ import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
 import { alreadyTaken, conflict, forbidden, notFound } from "../../errors";
-import { readCursor, signCursor } from "../../lib/cursor";
+import { cursorPosition, signCursor } from "../../lib/cursor";
 import type { AppRouteHandler } from "../../lib/handler";
-import { invalidParameter } from "../../lib/validation";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
   deleteUserAccount,
@@ -87,13 +86,7 @@ export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
   const { db, config } = c.var.deps;
   // A cursor is bound to its filters: one from another query is refused, never misapplied.
   const scope = JSON.stringify(["GET /api/users", q, role, active]);
-  const afterId = cursor === undefined ? undefined : readCursor(config.jwtSecret, scope, cursor);
-  if (cursor !== undefined && afterId === undefined) {
-    throw invalidParameter(
-      "cursor",
-      "is not a next_cursor of this query (same q, role and active)",
-    );
-  }
+  const afterId = cursorPosition(config.jwtSecret, scope, cursor, "q, role and active");
   const filters = { q, role, active: active === undefined ? undefined : active === "true" };
   const page = await listUsersPage(db, filters, { afterId, limit });
   const last = page.rows.at(-1);

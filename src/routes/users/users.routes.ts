@@ -8,6 +8,7 @@ import {
   MessageSchema,
   strayBodyErrors,
 } from "../../lib/openapi";
+import { cursorParam, pageLimitParam } from "../../lib/pagination";
 import { requireAdmin, requireAuth } from "../../middleware/auth";
 import {
   emailField,
@@ -47,33 +48,9 @@ export const UpdateUserBody = z
   .refine((body) => Object.keys(body).length > 0, "Provide at least one field to update.")
   .openapi("UpdateUserRequest");
 
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
-
 export const ListUsersQuery = z.strictObject({
-  // Digits only: no sign, exponent, spaces or hex, which Number() would accept.
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, `must be an integer from 1 to ${MAX_PAGE_SIZE}`)
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(MAX_PAGE_SIZE))
-    .default(DEFAULT_PAGE_SIZE)
-    .openapi({
-      param: { name: "limit", in: "query" },
-      type: "integer",
-      minimum: 1,
-      maximum: MAX_PAGE_SIZE,
-      default: DEFAULT_PAGE_SIZE,
-      description: "Accounts per page",
-    }),
-  cursor: z
-    .string()
-    .max(200)
-    .optional()
-    .openapi({
-      param: { name: "cursor", in: "query" },
-      description: "`next_cursor` of the previous page, with the same q, role and active",
-    }),
+  limit: pageLimitParam("Accounts per page"),
+  cursor: cursorParam("`next_cursor` of the previous page, with the same q, role and active"),
   q: z
     .string()
     .min(1)

@@ -1,0 +1,96 @@
+import { sql } from "drizzle-orm";
+import {
+  type LockRow,
+  lockedSeconds,
+  priorLock,
+  verifiedPasswordGate,
+} from "../abuse/throttle.store";
+import { type AuditSource, auditCte } from "../audit/audit.store";
+import { type Database, selectRows, sqlTime } from "../db/database";
+import type { User } from "../db/schema";
+import { type NewSession, sessionStart } from "../sessions/session.store";
+
+// What an account does to itself once it has proven its password (POST /api/me/password,
+// DELETE /api/me). Each is one statement, under the login name's lock (verifiedPasswordGate) and
+// only while the caller's token still holds (the account active, its token version unchanged),
+// with its audit entry.
+
+/** The caller as its access token found it. */
+type Me = Pick<User, "id" | "username" | "role" | "tokenVersion">;
+
+/** What a statement here says: how long the name is still locked for, and whether it acted. */
+type Outcome = LockRow & { done: boolean };
+
+const stillHolds = (me: Me) =>
+  sql`id = ${me.id} and token_version = ${me.tokenVersion} and active and exists (select 1 from allowed)`;
+
+/**
+ * Sets the new password and bumps the token version (every older access token and session of
+ * the account dies), voids a pending reset link, and starts `session`, the caller's fresh one
+ * (its token version must be the bumped one). Returns the seconds a concurrent lockout still
+ * lasts (then nothing changed), else whether the change was made.
+ */
+export async function changeOwnPassword(
+  db: Database,
+  me: Me,
+  passwordHash: string,
+  session: NewSession,
+  now: Date,
+  source: AuditSource,
+): Promise<{ lockedFor: number; changed: boolean }> {
+  const time = sqlTime(now);
+  const changedEntry = {
+    action: "password.changed",
+    actor: me,
+    target: me,
+    fields: ["password"],
+  } as const;
+  const [row] = await selectRows<Outcome>(
+    db,
+    sql`with ${verifiedPasswordGate(me.username, now)},
+      changed as (
+        update users set password_hash = ${passwordHash}, token_version = token_version + 1,
+          updated_at = ${time}
+        where ${stillHolds(me)}
+        returning id
+      ), voided as (
+        delete from password_reset_tokens where user_id in (select id from changed)
+      ), ${sessionStart(session, sql`changed`, now)},
+      ${auditCte("logged", changedEntry, source, sql`from changed`)}
+      select ${priorLock}, exists (select 1 from changed) as done`,
+  );
+  return { lockedFor: lockedSeconds(row, now), changed: row?.done ?? false };
+}
+
+/**
+ * Deletes the caller's account (its sessions and reset tokens go with it), unless it is the
+ * last active ADMIN. An ADMIN locks every active ADMIN in id order first, as updateAccount does,
+ * so two admins deleting themselves at once cannot both go. Returns the seconds a concurrent
+ * lockout still lasts, whether the account went, and, for an ADMIN, whether another remains.
+ */
+export async function deleteOwnAccount(db: Database, me: Me, now: Date, source: AuditSource) {
+  const deletedEntry = { action: "user.deleted", actor: me, target: me } as const;
+  // count(*), not exists: every active ADMIN is locked, not just the first one found.
+  const others =
+    me.role === "ADMIN"
+      ? sql`(select count(*) from (
+          select id from users where role = 'ADMIN' and active order by id for update
+        ) as admins where id <> ${me.id})`
+      : sql`0`;
+  const [row] = await selectRows<Outcome & { other_admins: number }>(
+    db,
+    sql`with ${verifiedPasswordGate(me.username, now)},
+      other_admins as (select ${others}::int as n),
+      deleted as (
+        delete from users
+        where ${stillHolds(me)} and (role = 'USER' or (select n from other_admins) > 0)
+        returning id
+      ), ${auditCte("logged", deletedEntry, source, sql`from deleted`)}
+      select ${priorLock}, exists (select 1 from deleted) as done, (select n from other_admins) as other_admins`,
+  );
+  return {
+    lockedFor: lockedSeconds(row, now),
+    deleted: row?.done ?? false,
+    lastAdmin: me.role === "ADMIN" && (row?.other_admins ?? 0) === 0,
+  };
+}
