@@ -259,6 +259,63 @@ describe("an oversized PATCH /api/me", () => {
   });
 });
 
+describe("the routes that check the caller's password: POST /api/me/password, DELETE /api/me", () => {
+  const routes = [
+    ["POST", "/api/me/password"],
+    ["DELETE", "/api/me"],
+  ] as const;
+  /** A body the route would accept, with the caller's right password. */
+  const validBody = (method: string, password: string, padding = "") =>
+    method === "POST"
+      ? { current_password: password, new_password: `another long passphrase${padding}` }
+      : { password: `${password}${padding}` };
+
+  it.each(routes)(
+    "%s %s: malformed JSON is 400 INVALID_JSON, changing nothing",
+    async (method, path) => {
+      const user = await api.signedIn();
+      const before = await allUsers();
+      const res = await api.send(method, path, '{"password":', user.token);
+      await expectErrorShape(res, 400, "INVALID_JSON");
+      expect(await allUsers()).toEqual(before);
+    },
+  );
+
+  it.each(routes)("%s %s: a text/plain body is 415, changing nothing", async (method, path) => {
+    const user = await api.signedIn();
+    const before = await allUsers();
+    const res = await api.request(path, {
+      method,
+      headers: { authorization: `Bearer ${user.token}`, "content-type": "text/plain" },
+      body: JSON.stringify(validBody(method, user.password)),
+    });
+    await expectErrorShape(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+    expect(await allUsers()).toEqual(before);
+  });
+
+  it.each(routes)("%s %s: a body over 64 KiB is 413, changing nothing", async (method, path) => {
+    const user = await api.signedIn();
+    const before = await allUsers();
+    const body = validBody(method, user.password, " ".repeat(MAX_BODY));
+    const res = await api.send(method, path, body, user.token);
+    await expectErrorShape(res, 413, "PAYLOAD_TOO_LARGE");
+    expect(await allUsers()).toEqual(before);
+  });
+
+  it.each(routes)(
+    "%s %s: an unknown field is 400 VALIDATION_ERROR naming it",
+    async (method, path) => {
+      const user = await api.signedIn();
+      const before = await allUsers();
+      const body = { ...validBody(method, user.password), role: "ADMIN" };
+      const res = await api.send(method, path, body, user.token);
+      const error = await expectErrorShape(res, 400, "VALIDATION_ERROR");
+      expect(error.details).toEqual([{ path: "role", message: "Unknown field." }]);
+      expect(await allUsers()).toEqual(before);
+    },
+  );
+});
+
 describe("JSON that is not an object", () => {
   it.each([
     ["an array", "[]"],
