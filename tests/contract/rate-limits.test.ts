@@ -100,6 +100,28 @@ describe("RATE_LIMIT_LOGIN", () => {
   });
 });
 
+describe("RATE_LIMIT_LOGIN also counts the routes that check the caller's password", () => {
+  it("POST /api/me/password and DELETE /api/me share the login budget, changing nothing over it", async () => {
+    const user = await limited.signedIn();
+    const before = await rowOf(limited, user.username);
+    await freshBudgets(limited);
+    const wrong = { current_password: "not the password", new_password: "a new long passphrase" };
+    expect((await limited.send("POST", "/api/me/password", wrong, user.token)).status).toBe(401);
+    expect((await limited.send("DELETE", "/api/me", { password: "nope" }, user.token)).status).toBe(
+      401,
+    );
+    expect((await login(limited, user.username, user.password)).status).toBe(200);
+    // The fourth password check from this client in the window, with the right password.
+    const right = { current_password: user.password, new_password: "a new long passphrase" };
+    await expectOverLimit(await limited.send("POST", "/api/me/password", right, user.token), DAY);
+    await expectOverLimit(
+      await limited.send("DELETE", "/api/me", { password: user.password }, user.token),
+      DAY,
+    );
+    expect((await rowOf(limited, user.username)).passwordHash).toBe(before.passwordHash);
+  });
+});
+
 describe("RATE_LIMIT_FORGET_PASSWORD", () => {
   it("answers the request after the limit with 429, creating no token and sending no mail", async () => {
     const [user, other] = [await limited.createUser(), await limited.createUser()];

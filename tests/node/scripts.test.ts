@@ -119,6 +119,7 @@ describe("npm run db:migrate", () => {
       const tables =
         await sql`select tablename from pg_tables where schemaname = 'public' order by 1`;
       expect(tables.map((t) => t.tablename)).toEqual([
+        "audit_log",
         "login_throttles",
         "password_reset_tokens",
         "rate_limits",
