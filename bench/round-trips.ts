@@ -141,6 +141,46 @@ function operations(ctx: RoundTripContext): Operation[] {
         return () => call(api, "DELETE", path, { token });
       },
     },
+    {
+      name: "GET /api/users (admin)",
+      prepare: async () => {
+        const token = await asAdmin();
+        return () => call(api, "GET", "/api/users?q=bench", { token });
+      },
+    },
+    {
+      name: "GET /api/audit (admin)",
+      prepare: async () => {
+        const token = await asAdmin();
+        return () => call(api, "GET", "/api/audit?action=login.failed", { token });
+      },
+    },
+    {
+      name: "PATCH /api/me",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        return () =>
+          call(api, "PATCH", "/api/me", { token: access, body: { last_name: "Patched" } });
+      },
+    },
+    {
+      name: "POST /api/me/password",
+      prepare: async () => {
+        const a = ctx.nextSpare();
+        const { access } = await login(api, a);
+        const body = { current_password: a.password, new_password: "another long bench password" };
+        return () => call(api, "POST", "/api/me/password", { token: access, body });
+      },
+    },
+    {
+      name: "DELETE /api/me",
+      prepare: async () => {
+        const a = ctx.nextSpare();
+        const { access } = await login(api, a);
+        const options = { token: access, body: { password: a.password } };
+        return () => call(api, "DELETE", "/api/me", options);
+      },
+    },
     { name: "/ready", prepare: async () => () => call(api, "GET", "/ready") },
   ];
 }

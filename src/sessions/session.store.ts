@@ -1,8 +1,7 @@
-import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
-import { type AuditSource, auditCte, type Party, recordAudit } from "../audit/audit.store";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import { type AuditSource, auditCte, type Party } from "../audit/audit.store";
 import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { sessions, type User, users } from "../db/schema";
-import { bumpedTokenVersion } from "../users/user.store";
 
 // Sessions (one per login, a refresh-token family) and their refresh tokens, stored only as
 // SHA-256 hashes.
@@ -122,8 +121,8 @@ export async function revokeSessionOfToken(
 }
 
 /**
- * Logout everywhere: the version bump refuses every access token so far and ends every session;
- * the audit entry goes in with them.
+ * Logout everywhere, in one statement: the version bump refuses every access token so far and
+ * ends every session, which are also marked revoked, and the audit entry goes in with them.
  */
 export async function revokeEverySession(
   db: Database,
@@ -131,17 +130,17 @@ export async function revokeEverySession(
   now: Date,
   source: AuditSource,
 ) {
-  await db.transaction(async (tx) => {
-    await tx
-      .update(users)
-      .set({ tokenVersion: bumpedTokenVersion(), updatedAt: now })
-      .where(eq(users.id, me.id));
-    await tx
-      .update(sessions)
-      .set({ revokedAt: now })
-      .where(and(eq(sessions.userId, me.id), isNull(sessions.revokedAt)));
-    await recordAudit(tx, { action: "logout", actor: me, target: me, detail: "all" }, source);
-  });
+  const time = sqlTime(now);
+  const entry = { action: "logout", actor: me, target: me, detail: "all" } as const;
+  await db.execute(
+    sql`with bumped as (
+        update users set token_version = token_version + 1, updated_at = ${time}
+        where id = ${me.id} returning id
+      ), revoked as (
+        update sessions set revoked_at = ${time} where user_id = ${me.id} and revoked_at is null
+      ), ${auditCte("logged", entry, source, sql`from bumped`)}
+      select 1`,
+  );
 }
 
 // Built once per database handle: the authenticated read is the hottest query of all.

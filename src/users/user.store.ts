@@ -18,7 +18,7 @@ export const usernameIs = (username: string) =>
 export const emailIs = (email: string) => eq(sql`lower(${users.email})`, sql`lower(${email})`);
 
 /** The bump of the account's token version: every access token and session issued before dies. */
-export const bumpedTokenVersion = () => sql`${users.tokenVersion} + 1`;
+const bumpedTokenVersion = () => sql`${users.tokenVersion} + 1`;
 
 export async function findByUsername(db: Database, username: string): Promise<User | undefined> {
   const [row] = await db.select().from(users).where(usernameIs(username)).limit(1);
