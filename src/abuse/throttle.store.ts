@@ -88,6 +88,10 @@ export const priorLock = sql`extract(epoch from (select locked_until from prior)
 export const lockedSeconds = (row: LockRow | undefined, now: Date) =>
   secondsUntil(fromEpoch(row?.locked_until), now);
 
+/** The entry of a login (or password check) the lockout refuses. */
+export const lockedOutEntry = (target?: Party) =>
+  ({ action: "login.throttled", target, detail: "lockout" }) as const;
+
 /** What a login's entry in the audit log says besides its outcome. */
 export type LoginAudit = {
   source: AuditSource;
@@ -118,7 +122,7 @@ export async function recordSuccess(
     db,
     sql`with ${verifiedPasswordGate(login, now)}${start},
       ${auditCte("logged", outcome, source, sql`from allowed`)},
-      ${auditCte("throttled", { action: "login.throttled", target: account }, source, sql`where not exists (select 1 from allowed)`)}
+      ${auditCte("throttled", lockedOutEntry(account), source, sql`where not exists (select 1 from allowed)`)}
       select ${priorLock}`,
   );
   return lockedSeconds(row, now);
@@ -166,7 +170,7 @@ export async function recordFailure(
         select ${key}, 1, ${lockUntil(sql`1`)}, ${time} where not exists (select 1 from prior)
         on conflict do nothing
       ), ${auditCte("logged", failed, audit.source, sql`where not ${wasLocked}`)},
-      ${auditCte("throttled", { action: "login.throttled", target }, audit.source, sql`where ${wasLocked}`)}
+      ${auditCte("throttled", lockedOutEntry(target), audit.source, sql`where ${wasLocked}`)}
       select ${priorLock}`,
   );
   return lockedSeconds(row, now);
@@ -174,7 +178,8 @@ export async function recordFailure(
 
 /**
  * Counts one hit in a fixed window, in one atomic upsert (a new window restarts the count at 1).
- * Returns the seconds to wait when the hit is over the limit, else undefined.
+ * Returns the seconds to wait when the hit is over the limit, else undefined, and whether it is
+ * the first hit over the limit in its window.
  */
 export async function hitRateLimit(db: Database, key: string, rule: RateLimitRule, now: Date) {
   const windowMs = rule.seconds * 1000;
@@ -191,7 +196,8 @@ export async function hitRateLimit(db: Database, key: string, rule: RateLimitRul
     })
     .returning({ count: rateLimits.count });
   if (!row || row.count <= rule.count) return undefined;
-  return (windowStart.getTime() + windowMs - now.getTime()) / 1000;
+  const wait = (windowStart.getTime() + windowMs - now.getTime()) / 1000;
+  return { wait, first: row.count === rule.count + 1 };
 }
 
 /**

@@ -153,7 +153,9 @@ describe("an entry for every event, with actor, target, address, agent and time"
       ...Array(5).fill("login.failed"),
       "login.throttled",
     ]);
-    expect(entries.at(-1)).toEqual(expected("login.throttled", { target: party(me) }));
+    expect(entries.at(-1)).toEqual(
+      expected("login.throttled", { target: party(me), detail: "lockout" }),
+    );
   });
 
   it("logout of one session and of every session", async () => {

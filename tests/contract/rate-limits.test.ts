@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { passwordResetTokens, rateLimits } from "../../src/db/schema";
+import { auditLog, passwordResetTokens, rateLimits } from "../../src/db/schema";
 import {
   login,
   RESET_SENT,
@@ -105,6 +105,7 @@ describe("RATE_LIMIT_LOGIN also counts the routes that check the caller's passwo
     const user = await limited.signedIn();
     const before = await rowOf(limited, user.username);
     await freshBudgets(limited);
+    const recorded = await rateLimitEntries();
     const wrong = { current_password: "not the password", new_password: "a new long passphrase" };
     expect((await limited.send("POST", "/api/me/password", wrong, user.token)).status).toBe(401);
     expect((await limited.send("DELETE", "/api/me", { password: "nope" }, user.token)).status).toBe(
@@ -119,8 +120,19 @@ describe("RATE_LIMIT_LOGIN also counts the routes that check the caller's passwo
       DAY,
     );
     expect((await rowOf(limited, user.username)).passwordHash).toBe(before.passwordHash);
+    // The audit log says once per window that this client went over: two refusals, one entry.
+    expect(await rateLimitEntries()).toBe(recorded + 1);
   });
 });
+
+/** How many per-IP refusals of password checks the audit log holds (login.throttled, rate_limit). */
+const rateLimitEntries = async () =>
+  (
+    await limited.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, "login.throttled"), eq(auditLog.detail, "rate_limit")))
+  ).length;
 
 describe("RATE_LIMIT_FORGET_PASSWORD", () => {
   it("answers the request after the limit with 429, creating no token and sending no mail", async () => {

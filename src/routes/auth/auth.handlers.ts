@@ -1,4 +1,9 @@
-import { readLogin, recordFailure, recordSuccess } from "../../abuse/throttle.store";
+import {
+  lockedOutEntry,
+  readLogin,
+  recordFailure,
+  recordSuccess,
+} from "../../abuse/throttle.store";
 import { recordAudit } from "../../audit/audit.store";
 import { auditSource } from "../../audit/audit-source";
 import { hashPassword, verifyPassword } from "../../auth/password";
@@ -40,7 +45,7 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const { lockedForSeconds, user } = await readLogin(db, username, now);
   const audit = { source: auditSource(c, now), account: user };
   if (lockedForSeconds) {
-    await recordAudit(db, { action: "login.throttled", target: user }, audit.source);
+    await recordAudit(db, lockedOutEntry(user), audit.source);
     throw lockedOut(lockedForSeconds);
   }
 

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { readLogin, recordFailure } from "../../abuse/throttle.store";
+import { lockedOutEntry, readLogin, recordFailure } from "../../abuse/throttle.store";
 import { recordAudit } from "../../audit/audit.store";
 import { auditSource } from "../../audit/audit-source";
 import { hashPassword, normalizePassword, verifyPassword } from "../../auth/password";
@@ -39,7 +39,7 @@ async function verifyOwnPassword(c: Context<AppEnv>, password: string, now: Date
   const audit = { source: auditSource(c, now), account: me };
   const { lockedForSeconds } = await readLogin(db, me.username, now);
   if (lockedForSeconds) {
-    await recordAudit(db, { action: "login.throttled", target: me }, audit.source);
+    await recordAudit(db, lockedOutEntry(me), audit.source);
     throw lockedOut(lockedForSeconds);
   }
   if (!(await verifyPassword(hasher, me.passwordHash, password))) {
