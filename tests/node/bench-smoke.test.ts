@@ -62,6 +62,11 @@ describe("npm run bench -- --smoke", () => {
       "GET other (admin)",
       "PUT (admin)",
       "DELETE (admin)",
+      "GET /api/users (admin)",
+      "GET /api/audit (admin)",
+      "PATCH /api/me",
+      "POST /api/me/password",
+      "DELETE /api/me",
       "/ready",
     ]);
     expect(report.startup).toHaveLength(4);
