@@ -1,0 +1,170 @@
+// `npm run bench:w1`: the authenticated read (W1) alone, quickly, on a database of its own.
+//   compare (default): API and baseline alternately at 10 and 50 connections, medians per side.
+//   --profile: one W1 run against the API under `node --cpu-prof`, then the functions and the
+//   source files with the most self time (bundle positions mapped back through its source map).
+// Flags: --duration=<s> (default 5), --rounds=<n> (default 3), --profile, --connections=<n>
+// (profile only, default 10), --database-url=<url>; --summarize=<file.cpuprofile> reads a profile
+// already taken. Not a replacement for `npm run bench`.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { SourceMap } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { login } from "./api-client";
+import { createBenchDatabase } from "./bench-database";
+import { runLoad } from "./load";
+import { alternate, medianResult } from "./measure";
+import { killAllServers, ROOT, startBaseline, startServer } from "./processes";
+import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
+import { readUser } from "./workloads";
+
+const say = (line: string) => console.error(`[w1] ${line}`);
+
+const flags = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [name, value] = arg.replace(/^--/, "").split("=");
+    return [name as string, value ?? "true"];
+  }),
+);
+const duration = Number(flags.get("duration") ?? 5);
+const rounds = Number(flags.get("rounds") ?? 3);
+const profile = flags.has("profile");
+const connections = Number(flags.get("connections") ?? 10);
+const databaseUrl = flags.get("database-url") ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+const existing = flags.get("summarize");
+if (existing) {
+  console.log(await summarize(existing));
+  process.exit(0);
+}
+
+const db = await createBenchDatabase(databaseUrl);
+try {
+  const accounts = await seedLoginAccounts(db.sql, 2);
+  await seedBulkAccounts(db.sql, 1, 998);
+  await promoteToAdmin(db.sql, (accounts[0] as (typeof accounts)[0]).username);
+  const self = accounts[1] as (typeof accounts)[0];
+  const secret = randomBytes(32).toString("base64url");
+  // As the bench runs it (bench/scenario.ts).
+  const appEnv = {
+    NODE_ENV: "production",
+    JWT_SECRET_KEY: secret,
+    TRUST_PROXY: "1",
+    DATABASE_URL: db.url,
+  };
+  const profileDir = profile ? await mkdtemp(join(tmpdir(), "w1-prof-")) : undefined;
+  const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const api = await startServer([...nodeFlags, "scripts/start.mjs"], appEnv);
+  const token = (await login(api.url, self)).access;
+  const read = (url: string, conns: number) => () =>
+    runLoad({ url, connections: conns, duration, requests: readUser(self.username, token) });
+
+  if (profileDir) {
+    say("warm-up…");
+    await read(api.url, connections)();
+    say(`W1 at ${connections} connections for ${duration} s under --cpu-prof…`);
+    const result = await read(api.url, connections)();
+    say(`${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+    await api.stop();
+    const file = (await readdir(profileDir)).find((f) => f.endsWith(".cpuprofile"));
+    if (!file) throw new Error(`no profile written in ${profileDir}`);
+    console.log(`profile: ${join(profileDir, file)}\n`);
+    console.log(await summarize(join(profileDir, file)));
+  } else {
+    const baseline = await startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret });
+    say("warm-up…");
+    await read(api.url, 10)();
+    await read(baseline.url, 10)();
+    for (const conns of [10, 50]) {
+      say(`W1 at ${conns} connections, ${rounds} rounds of ${duration} s each side…`);
+      const { a, b } = await alternate(rounds, read(api.url, conns), read(baseline.url, conns));
+      const base = medianResult(b);
+      const row = (name: string, r: typeof a) =>
+        `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}`;
+      console.log(row("API", a));
+      console.log(row("baseline", base));
+      console.log(`ratio @${conns}: ${(a.rps / base.rps).toFixed(2)}`);
+    }
+  }
+} finally {
+  killAllServers();
+  await db.drop();
+}
+
+type ProfileNode = {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
+};
+type Profile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+
+/** Self time per function and per source file, as a share of the samples. */
+async function summarize(path: string) {
+  const profile = JSON.parse(await readFile(path, "utf8")) as Profile;
+  const maps = new Map<string, SourceMap | undefined>();
+  const mapFor = async (url: string) => {
+    if (!maps.has(url)) {
+      let map: SourceMap | undefined;
+      if (url.startsWith("file://") && url.endsWith(".js")) {
+        const text = await readFile(`${new URL(url).pathname}.map`, "utf8").catch(() => undefined);
+        if (text) map = new SourceMap(JSON.parse(text));
+      }
+      maps.set(url, map);
+    }
+    return maps.get(url);
+  };
+  const where = new Map<number, { fn: string; file: string }>();
+  for (const node of profile.nodes) {
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+    let file = url ? url.replace(/^file:\/\//, "") : "";
+    let line = lineNumber + 1;
+    const map = await mapFor(url);
+    const entry = map?.findEntry(lineNumber, columnNumber);
+    if (entry && "originalSource" in entry && entry.originalSource) {
+      const bundle = new URL(url).pathname;
+      file = resolve(dirname(bundle), entry.originalSource.replace(/^file:\/\//, ""));
+      line = entry.originalLine + 1;
+    }
+    if (file.startsWith("/")) file = relative(ROOT, file);
+    file = file.replace(/^node_modules\//, "~/");
+    const fn = functionName || (url ? "(anonymous)" : "");
+    where.set(node.id, { fn: `${fn || "(native)"} ${file ? `${file}:${line}` : ""}`.trim(), file });
+  }
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  const byFn = new Map<string, number>();
+  // Time with a function of src/ anywhere on the stack (each sample counted once per function).
+  const inSrc = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const w = where.get(id) as { fn: string; file: string };
+    if (w.fn === "(idle)") {
+      idle += dt;
+      return;
+    }
+    total += dt;
+    byFn.set(w.fn, (byFn.get(w.fn) ?? 0) + dt);
+    const group = w.file ? w.file.replace(/^(~\/(@[^/]+\/)?[^/]+)\/.*$/, "$1") : w.fn;
+    byFile.set(group, (byFile.get(group) ?? 0) + dt);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = where.get(at) as { fn: string; file: string };
+      if (frame.file.startsWith("src/") && !seen.has(frame.fn)) {
+        seen.add(frame.fn);
+        inSrc.set(frame.fn, (inSrc.get(frame.fn) ?? 0) + dt);
+      }
+    }
+  });
+  const top = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, n)
+      .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
+      .join("\n");
+  const seconds = (us: number) => (us / 1e6).toFixed(1);
+  return `busy ${seconds(total)} s, idle ${seconds(idle)} s; shares of the busy time.\n\nself time by function (top 40):\n${top(byFn, 40)}\n\nself time by package / source file:\n${top(byFile, 25)}\n\ntotal time (self and callees, the synchronous part) of functions of src/:\n${top(inSrc, 20)}`;
+}
