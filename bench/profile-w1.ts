@@ -1,11 +1,13 @@
 // `npm run bench:w1`: the authenticated read (W1) alone, quickly, on a database of its own.
-//   compare (default): API and baseline alternately at 10 and 50 connections, medians per side.
+//   compare (default): API and baseline alternately at 10 and 50 connections, medians per side,
+//   with the CPU time each server spent per request (Linux /proc; steadier on a shared machine).
 //   --profile: one W1 run against the API under `node --cpu-prof`, then the functions and the
 //   source files with the most self time (bundle positions mapped back through its source map).
 // Flags: --duration=<s> (default 5), --rounds=<n> (default 3), --profile, --connections=<n>
 // (profile only, default 10), --database-url=<url>; --summarize=<file.cpuprofile> reads a profile
 // already taken. Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
@@ -16,6 +18,7 @@ import { runLoad } from "./load";
 import { alternate, medianResult } from "./measure";
 import { killAllServers, ROOT, startBaseline, startServer } from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
+import { median } from "./stats";
 import { readUser } from "./workloads";
 
 const say = (line: string) => console.error(`[w1] ${line}`);
@@ -58,6 +61,17 @@ try {
   const token = (await login(api.url, self)).access;
   const read = (url: string, conns: number) => () =>
     runLoad({ url, connections: conns, duration, requests: readUser(self.username, token) });
+  // CPU time the server process spent per answered request: steadier than req/s on a machine
+  // that other work shares, since waiting for a core costs no CPU time.
+  const cpuPerRequest = new Map<string, number[]>();
+  const measured = (name: string, pid: number, url: string, conns: number) => async () => {
+    const before = cpuSeconds(pid);
+    const result = await read(url, conns)();
+    const perRequest = ((cpuSeconds(pid) - before) * 1e6) / (result.ok + result.failed);
+    const key = `${name}@${conns}`;
+    cpuPerRequest.set(key, [...(cpuPerRequest.get(key) ?? []), perRequest]);
+    return result;
+  };
 
   if (profileDir) {
     say("warm-up…");
@@ -77,18 +91,32 @@ try {
     await read(baseline.url, 10)();
     for (const conns of [10, 50]) {
       say(`W1 at ${conns} connections, ${rounds} rounds of ${duration} s each side…`);
-      const { a, b } = await alternate(rounds, read(api.url, conns), read(baseline.url, conns));
+      const { a, b } = await alternate(
+        rounds,
+        measured("API", api.pid, api.url, conns),
+        measured("baseline", baseline.pid, baseline.url, conns),
+      );
       const base = medianResult(b);
+      const cpu = (name: string) => median(cpuPerRequest.get(`${name}@${conns}`) ?? []);
       const row = (name: string, r: typeof a) =>
-        `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}`;
+        `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}  CPU ${Math.round(cpu(name))} µs/request`;
       console.log(row("API", a));
       console.log(row("baseline", base));
-      console.log(`ratio @${conns}: ${(a.rps / base.rps).toFixed(2)}`);
+      console.log(
+        `ratio @${conns}: ${(a.rps / base.rps).toFixed(2)} (req/s), ${(cpu("baseline") / cpu("API")).toFixed(2)} (CPU per request)`,
+      );
     }
   }
 } finally {
   killAllServers();
   await db.drop();
+}
+
+/** User and system CPU time of a process so far, in seconds (/proc/<pid>/stat, in clock ticks). */
+function cpuSeconds(pid: number) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 type ProfileNode = {
