@@ -8,10 +8,10 @@ import { hitRateLimit } from "./throttle.store";
 /** Per client IP (an IPv6 client by its /64) limit for one route, set by RATE_LIMIT_<ROUTE>. */
 export const rateLimit = (route: RateLimitedRoute) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { db, config, clock } = c.var.deps;
+    const { db, config, clock } = c.get("deps");
     const rule = config.rateLimits[route];
     if (rule) {
-      const key = `${route}:${rateLimitClient(c.var.clientIp)}`;
+      const key = `${route}:${rateLimitClient(c.get("clientIp"))}`;
       const wait = await hitRateLimit(db, key, rule, clock.now());
       if (wait !== undefined) throw tooManyRequests(wait);
     }
