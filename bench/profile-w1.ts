@@ -1,11 +1,13 @@
 // `npm run bench:w1`: the authenticated read (W1) alone, quickly, on a database of its own.
-//   compare (default): API and baseline alternately at 10 and 50 connections, medians per side,
+//   compare (default): API and baseline in turn at 10 and 50 connections, medians per server,
 //   with the CPU time each server spent per request (Linux /proc; steadier on a shared machine).
 //   --profile: one W1 run against the API under `node --cpu-prof`, then the functions and the
 //   source files with the most self time (bundle positions mapped back through its source map).
-// Flags: --duration=<s> (default 5), --rounds=<n> (default 3), --profile, --connections=<n>
-// (profile only, default 10), --database-url=<url>; --summarize=<file.cpuprofile> reads a profile
-// already taken. Not a replacement for `npm run bench`.
+// Flags: --duration=<s> (default 5), --rounds=<n> (default 3), --database-url=<url>;
+//   --against=<dir>: compare also the server of another checkout, in turn with this one (for
+//   instance `git archive` of an older commit, with node_modules linked);
+//   --profile, --connections=<n> (default 10); --summarize=<file.cpuprofile>: a profile taken.
+// Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
@@ -14,8 +16,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { login } from "./api-client";
 import { createBenchDatabase } from "./bench-database";
+import type { LoadResult } from "./load";
 import { runLoad } from "./load";
-import { alternate, medianResult } from "./measure";
+import { medianResult } from "./measure";
 import { killAllServers, ROOT, startBaseline, startServer } from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
 import { median } from "./stats";
@@ -33,6 +36,7 @@ const duration = Number(flags.get("duration") ?? 5);
 const rounds = Number(flags.get("rounds") ?? 3);
 const profile = flags.has("profile");
 const connections = Number(flags.get("connections") ?? 10);
+const against = flags.get("against");
 const databaseUrl = flags.get("database-url") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 const existing = flags.get("summarize");
@@ -85,26 +89,40 @@ try {
     console.log(`profile: ${join(profileDir, file)}\n`);
     console.log(await summarize(join(profileDir, file)));
   } else {
+    const servers: Array<{ name: string; pid: number; url: string }> = [
+      { name: "API", pid: api.pid, url: api.url },
+    ];
+    if (against) {
+      // An older checkout's server (its own scripts/start.mjs and bundle) on the same database.
+      const other = await startServer([join(against, "scripts/start.mjs")], appEnv);
+      servers.push({ name: "against", pid: other.pid, url: other.url });
+    }
     const baseline = await startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret });
+    servers.push({ name: "baseline", pid: baseline.pid, url: baseline.url });
     say("warm-up…");
-    await read(api.url, 10)();
-    await read(baseline.url, 10)();
+    for (const server of servers) await read(server.url, 10)();
     for (const conns of [10, 50]) {
-      say(`W1 at ${conns} connections, ${rounds} rounds of ${duration} s each side…`);
-      const { a, b } = await alternate(
-        rounds,
-        measured("API", api.pid, api.url, conns),
-        measured("baseline", baseline.pid, baseline.url, conns),
-      );
-      const base = medianResult(b);
+      say(`W1 at ${conns} connections, ${rounds} rounds of ${duration} s each, in turn…`);
+      // In turn, round after round, so drift (a busy neighbour) hits every server alike.
+      const results = new Map<string, LoadResult[]>();
+      for (let round = 0; round < rounds; round++) {
+        for (const { name, pid, url } of servers) {
+          const result = await measured(name, pid, url, conns)();
+          results.set(name, [...(results.get(name) ?? []), result]);
+        }
+      }
       const cpu = (name: string) => median(cpuPerRequest.get(`${name}@${conns}`) ?? []);
-      const row = (name: string, r: typeof a) =>
-        `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}  CPU ${Math.round(cpu(name))} µs/request`;
-      console.log(row("API", a));
-      console.log(row("baseline", base));
-      console.log(
-        `ratio @${conns}: ${(a.rps / base.rps).toFixed(2)} (req/s), ${(cpu("baseline") / cpu("API")).toFixed(2)} (CPU per request)`,
-      );
+      const base = medianResult(results.get("baseline") ?? []);
+      for (const { name } of servers) {
+        const r = medianResult(results.get(name) ?? []);
+        const ratios =
+          name === "baseline"
+            ? ""
+            : `  ratio ${(r.rps / base.rps).toFixed(2)} (req/s), ${(cpu("baseline") / cpu(name)).toFixed(2)} (CPU)`;
+        console.log(
+          `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}  CPU ${Math.round(cpu(name))} µs/request${ratios}`,
+        );
+      }
     }
   }
 } finally {
