@@ -43,7 +43,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     await next();
   });
   app.use(securityHeaders);
-  app.use((c, next) => corsFor(c.var.deps.config)?.(c, next) ?? next());
+  app.use((c, next) => corsFor(c.get("deps").config)?.(c, next) ?? next());
   app.use("/api/*", noStore);
   app.use(allowedMethods(app));
   app.use("/api/*", jsonBody);

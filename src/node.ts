@@ -6,10 +6,12 @@ import { loadConfigOrExit } from "./node/config";
 import { connectionRules } from "./node/connection-rules";
 import { createNodeDeps } from "./node/deps";
 import { loadEnvFile } from "./node/env-file";
+import { installBatchedLog } from "./node/log-sink";
 import { isPostgresWriteAfterClose } from "./node/postgres-known-bug";
 import { startPruneJob } from "./node/prune-job";
 import { closeServer, shutdownOnSignals } from "./node/shutdown";
 
+installBatchedLog();
 loadEnvFile();
 process.on("uncaughtException", (error) => {
   if (isPostgresWriteAfterClose(error)) {

@@ -15,10 +15,10 @@ import { hitRateLimit } from "./throttle.store";
  */
 export const rateLimit = (route: RateLimitedRoute) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const { db, config, clock } = c.var.deps;
+    const { db, config, clock } = c.get("deps");
     const rule = config.rateLimits[route];
     if (rule) {
-      const key = `${route}:${rateLimitClient(c.var.clientIp)}`;
+      const key = `${route}:${rateLimitClient(c.get("clientIp"))}`;
       const now = clock.now();
       const over = await hitRateLimit(db, key, rule, now);
       if (over) {

@@ -9,11 +9,11 @@ const MAX_IP = 64;
 const printable = (text: string, max: number) => text.replace(/[\p{Cc}\p{Cs}]/gu, "").slice(0, max);
 
 /** The request's client address (the one rate limits count) and user agent, and the time. */
-export function auditSource(c: Context<AppEnv>, at: Date = c.var.deps.clock.now()): AuditSource {
+export function auditSource(c: Context<AppEnv>, at: Date = c.get("deps").clock.now()): AuditSource {
   const userAgent = c.req.header("user-agent");
   return {
     at,
-    ip: printable(c.var.clientIp, MAX_IP),
+    ip: printable(c.get("clientIp"), MAX_IP),
     userAgent: userAgent === undefined ? null : printable(userAgent, MAX_USER_AGENT),
   };
 }

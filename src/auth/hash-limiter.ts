@@ -10,7 +10,7 @@ const MAX_WAITING = 512;
 
 /** The routes that hash refuse at once, before any database work, while the cap's queue is full. */
 export const requireHashCapacity = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.deps.hasher.saturated?.()) throw busy();
+  if (c.get("deps").hasher.saturated?.()) throw busy();
   await next();
 });
 

@@ -21,13 +21,13 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
     apiError = error;
   } else if (isDatabaseUnavailable(error)) {
     apiError = serviceUnavailable();
-    logFailure(c.var.requestId, "warn", error);
+    logFailure(c.get("requestId"), "warn", error);
   } else if (error instanceof HTTPException && codeByHttpStatus.has(error.status)) {
     const code = codeByHttpStatus.get(error.status) as ErrorCode;
     apiError = new ApiError(code, error.status === 400 ? "Invalid request." : error.message);
   } else {
     apiError = internalError();
-    logFailure(c.var.requestId, "error", error);
+    logFailure(c.get("requestId"), "error", error);
   }
   return c.json(apiError.body, apiError.status, apiError.options.headers);
 };

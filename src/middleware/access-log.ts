@@ -12,9 +12,9 @@ import { log } from "../lib/log";
 export const accessLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   await next();
-  if (c.var.deps?.config.accessLog === false) return;
+  if (c.get("deps")?.config.accessLog === false) return;
   log("info", "request", {
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     method: c.req.method,
     route: routePattern(c),
     status: c.res.status,

@@ -20,9 +20,7 @@ function methodsByPath(routes: readonly RouterRoute[]) {
   const router = new TrieRouter<string>();
   for (const path of methods.keys()) router.add(METHOD_NAME_ALL, path, path);
 
-  return (requestPath: string): string[] | undefined => {
-    const paths = router.match(METHOD_NAME_ALL, requestPath)[0].map(([path]) => path);
-    if (paths.length === 0) return undefined;
+  const allowedFor = (paths: string[]) => {
     const most = Math.max(...paths.map(fixedSegments));
     const allowed = new Set(
       paths.filter((p) => fixedSegments(p) === most).flatMap((p) => [...(methods.get(p) ?? [])]),
@@ -30,6 +28,19 @@ function methodsByPath(routes: readonly RouterRoute[]) {
     // Hono answers HEAD with the GET route.
     if (allowed.has("GET")) allowed.add("HEAD");
     return ORDER.filter((m) => allowed.has(m));
+  };
+  // By the route paths a request path matched: as few as the combinations the route table has.
+  const known = new Map<string, string[]>();
+  return (requestPath: string): string[] | undefined => {
+    const paths = router.match(METHOD_NAME_ALL, requestPath)[0].map(([path]) => path);
+    if (paths.length === 0) return undefined;
+    const key = paths.join("\n");
+    let allowed = known.get(key);
+    if (allowed === undefined) {
+      allowed = allowedFor(paths);
+      known.set(key, allowed);
+    }
+    return allowed;
   };
 }
 

@@ -17,7 +17,7 @@ export async function authenticate(c: Context<AppEnv>): Promise<User> {
   const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header);
   if (!match?.[1]) throw unauthorized();
 
-  const { db, config, clock } = c.var.deps;
+  const { db, config, clock } = c.get("deps");
   const claims = verifyAccessToken(match[1], config.jwtSecret, clock);
   if (!claims) throw unauthorized();
 
@@ -35,6 +35,6 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Route guard after requireAuth: 403 for anyone but an ADMIN, before the request is validated. */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.var.currentUser.role !== "ADMIN") throw forbidden("Only an ADMIN can do this.");
+  if (c.get("currentUser").role !== "ADMIN") throw forbidden("Only an ADMIN can do this.");
   await next();
 });

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { log } from "../lib/log";
+import { logWritten } from "./log-sink";
 
 /** The stages of stopping the server (see shutdownOnSignals). */
 export type ShutdownSteps = {
@@ -12,12 +13,15 @@ export type ShutdownSteps = {
   release(): Promise<void>;
 };
 
-/** How long `release` may take after the deadline before the process exits regardless. */
+/**
+ * How long `release` and writing out the log may take after draining (or its deadline) before
+ * the process exits 1 regardless.
+ */
 const RELEASE_GRACE_MS = 1500;
 
 /**
- * On SIGTERM or SIGINT: drain, release, exit 0. Work still in flight after `timeoutMs` is cut
- * (abort), and the process exits 1 once released. A second signal exits at once.
+ * On SIGTERM or SIGINT: drain, release, write out the log, exit 0. Work still in flight after
+ * `timeoutMs` is cut (abort), and the process exits 1 once released. A second signal exits at once.
  */
 export function shutdownOnSignals(steps: ShutdownSteps, timeoutMs: number) {
   let stopping = false;
@@ -48,6 +52,9 @@ export function shutdownOnSignals(steps: ShutdownSteps, timeoutMs: number) {
     await steps.release().catch((error: unknown) => {
       log("error", "shutdown: closing the database failed", { error: String(error) });
     });
+    // The last lines (the requests just answered, this shutdown's own) reach stdout first; a
+    // reader that takes longer than the grace period loses them to the exit above.
+    await logWritten();
     process.exit(drained ? 0 : 1);
   };
   process.on("SIGTERM", stop);

@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
 import { createTestDatabase, type TestDatabase } from "../support/database";
@@ -172,6 +173,41 @@ describe("shutdown on SIGTERM (Node)", () => {
     }
     const sent = resend.emails().map((r) => (r.body as { to: string }).to);
     expect(sent).toEqual([user.email]);
+  });
+
+  it("writes out every access-log line before it exits, even to a reader that lags behind", async () => {
+    const server = await start({ ACCESS_LOG: "on" });
+    // The test stops reading the server's stdout: once the pipe is full, the server's writes
+    // wait in its process, where an exit would drop them.
+    server.child.stdout?.pause();
+    const count = 2000;
+    // 64 characters, the most a request id keeps: about 200 bytes a line, 400 kB in all.
+    const ids = Array.from({ length: count }, (_, i) => `tail-${i}-`.padEnd(64, "x"));
+    const queue = [...ids];
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          const res = await fetch(new URL("/health", server.url), {
+            headers: { "x-request-id": id },
+          });
+          expect(res.status).toBe(200);
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    server.child.kill("SIGTERM");
+    // The reader comes back half a second later, or once the server is gone.
+    await Promise.race([server.exited, sleep(500)]);
+    server.child.stdout?.resume();
+    expect(await server.exited, server.stderr()).toBe(0);
+
+    const logged = new Set(
+      jsonLines(server.stdout())
+        .filter((l) => l.msg === "request")
+        .map((l) => l.request_id),
+    );
+    expect(ids.filter((id) => !logged.has(id))).toEqual([]);
+    expect(jsonLines(server.stdout()).at(-1)).toMatchObject({ msg: "shutting down" });
   });
 
   it("cuts work that outlasts SHUTDOWN_TIMEOUT_MS and exits 1 soon after that deadline", async () => {

@@ -5,7 +5,7 @@ import type * as routes from "./audit.routes";
 
 export const listAudit: AppRouteHandler<routes.ListAuditRoute> = async (c) => {
   const { limit, cursor, user, action } = c.req.valid("query");
-  const { db, config } = c.var.deps;
+  const { db, config } = c.get("deps");
   const scope = JSON.stringify(["GET /api/audit", user, action]);
   const beforeId = cursorPosition(config.jwtSecret, scope, cursor, "user and action");
   const page = await listAuditPage(db, { user, action }, { beforeId, limit });

@@ -16,7 +16,7 @@ import type * as routes from "./auth.routes";
 
 export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, hasher, clock } = c.var.deps;
+  const { db, hasher, clock } = c.get("deps");
   assertAcceptablePassword(body.password, body);
   // Cheap refusal before argon2; the unique indexes still decide races.
   if (await usernameOrEmailTaken(db, body.username, body.email)) throw alreadyTaken();
@@ -39,7 +39,7 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
 
 export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const { username, password } = c.req.valid("json");
-  const { db, hasher, clock, config } = c.var.deps;
+  const { db, hasher, clock, config } = c.get("deps");
   const now = clock.now();
   // Throttled by the name, known or not, so 429s reveal nothing about accounts.
   const { lockedForSeconds, user } = await readLogin(db, username, now);
@@ -57,7 +57,7 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
     if (lockedFor) throw lockedOut(lockedFor);
     throw invalidCredentials();
   }
-  const session = user.active ? newSession(c.var.deps, user, now) : undefined;
+  const session = user.active ? newSession(c.get("deps"), user, now) : undefined;
   const lockedFor = await recordSuccess(db, username, now, session?.stored, {
     ...audit,
     account: user,

@@ -15,7 +15,7 @@ import type * as routes from "./auth.routes";
 
 export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, clock, config, mailer, defer } = c.var.deps;
+  const { db, clock, config, mailer, defer } = c.get("deps");
   const msg = "If the account exists, a password reset link has been sent.";
   // The same work whether or not the pair matches: the time taken must not tell.
   const token = randomToken();
@@ -41,7 +41,7 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
 
 export const resetPassword: AppRouteHandler<routes.ResetPasswordRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, hasher, clock } = c.var.deps;
+  const { db, hasher, clock } = c.get("deps");
   const tokenHash = sha256Hex(body.token);
   const now = clock.now();
   // Refuse unknown tokens before paying for argon2.

@@ -14,15 +14,15 @@ import { toPublicUser, updateOwnNames } from "../../users/user.store";
 import type * as routes from "./me.routes";
 
 export const getMe: AppRouteHandler<routes.GetMeRoute> = async (c) =>
-  c.json(toPublicUser(c.var.currentUser), 200);
+  c.json(toPublicUser(c.get("currentUser")), 200);
 
 export const updateMe: AppRouteHandler<routes.UpdateMeRoute> = async (c) => {
   const { first_name, last_name } = c.req.valid("json");
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   // Names are not in the token: no revocation. The write still needs the token to hold then.
   const names = { firstName: first_name, lastName: last_name };
   const now = clock.now();
-  const updated = await updateOwnNames(db, c.var.currentUser, names, now, auditSource(c, now));
+  const updated = await updateOwnNames(db, c.get("currentUser"), names, now, auditSource(c, now));
   if (!updated) throw unauthorized();
   return c.json(toPublicUser(updated), 200);
 };
@@ -34,8 +34,8 @@ export const updateMe: AppRouteHandler<routes.UpdateMeRoute> = async (c) => {
  * access token gets no more guesses here than at login.
  */
 async function verifyOwnPassword(c: Context<AppEnv>, password: string, now: Date) {
-  const me = c.var.currentUser;
-  const { db, hasher, config } = c.var.deps;
+  const me = c.get("currentUser");
+  const { db, hasher, config } = c.get("deps");
   const audit = { source: auditSource(c, now), account: me };
   const { lockedForSeconds } = await readLogin(db, me.username, now);
   if (lockedForSeconds) {
@@ -52,8 +52,8 @@ async function verifyOwnPassword(c: Context<AppEnv>, password: string, now: Date
 
 export const changePassword: AppRouteHandler<routes.ChangePasswordRoute> = async (c) => {
   const { current_password, new_password } = c.req.valid("json");
-  const me = c.var.currentUser;
-  const { db, hasher, clock } = c.var.deps;
+  const me = c.get("currentUser");
+  const { db, hasher, clock } = c.get("deps");
   const now = clock.now();
   // Every refusal that needs no argon2 comes first.
   assertAcceptablePassword(new_password, me, "new_password");
@@ -63,7 +63,7 @@ export const changePassword: AppRouteHandler<routes.ChangePasswordRoute> = async
   }
   const passwordHash = await hashPassword(hasher, new_password);
   // The fresh session is born with the version the change bumps to, so it alone survives it.
-  const session = newSession(c.var.deps, { ...me, tokenVersion: me.tokenVersion + 1 }, now);
+  const session = newSession(c.get("deps"), { ...me, tokenVersion: me.tokenVersion + 1 }, now);
   const outcome = await changeOwnPassword(db, me, passwordHash, session.stored, now, source);
   if (outcome.lockedFor) throw lockedOut(outcome.lockedFor);
   // The token stopped holding meanwhile (deactivated, another password change…): nothing changed.
@@ -73,8 +73,8 @@ export const changePassword: AppRouteHandler<routes.ChangePasswordRoute> = async
 
 export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
   const { password } = c.req.valid("json");
-  const me = c.var.currentUser;
-  const { db, clock } = c.var.deps;
+  const me = c.get("currentUser");
+  const { db, clock } = c.get("deps");
   const now = clock.now();
   const source = await verifyOwnPassword(c, password, now);
   const outcome = await deleteOwnAccount(db, me, now, source);

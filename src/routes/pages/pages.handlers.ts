@@ -21,7 +21,7 @@ export const resetPassword = page(resetPasswordPage);
 
 /** A file under /assets/ on Node (on Workers the platform serves them before the app runs). */
 export const asset = async (c: Context<AppEnv, "/assets/:name">) => {
-  const file = await c.var.deps.assets?.(c.req.param("name"));
+  const file = await c.get("deps").assets?.(c.req.param("name"));
   if (!file) throw notFound();
   // Revalidated on every use, as Cloudflare serves static assets: a deploy shows at once.
   c.header("Cache-Control", "public, max-age=0, must-revalidate");

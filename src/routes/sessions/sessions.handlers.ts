@@ -8,12 +8,12 @@ import type * as routes from "./sessions.routes";
 
 export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
   const { refresh_token } = c.req.valid("json");
-  return c.json(await refreshSession(c.var.deps, refresh_token, auditSource(c)), 200);
+  return c.json(await refreshSession(c.get("deps"), refresh_token, auditSource(c)), 200);
 };
 
 export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const now = clock.now();
   const source = auditSource(c, now);
   if (body.all) {

@@ -6,9 +6,12 @@ import * as routes from "./system.routes";
 const health: AppRouteHandler<routes.HealthRoute> = (c) => c.json({ status: "ok" }, 200);
 
 const ready: AppRouteHandler<routes.ReadyRoute> = async (c) => {
-  await c.var.deps.ping().catch(() => {
-    throw serviceUnavailable();
-  });
+  await c
+    .get("deps")
+    .ping()
+    .catch(() => {
+      throw serviceUnavailable();
+    });
   return c.json({ status: "ready" }, 200);
 };
 

@@ -22,22 +22,23 @@ const requireAdmin = (me: User) => {
 };
 
 export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
-  const me = c.var.currentUser;
+  const me = c.get("currentUser");
   const { username } = c.req.valid("param");
   if (isSelf(me, username)) return c.json(toPublicUser(me), 200);
   // A USER learns nothing about other accounts, existing or not.
   requireAdmin(me);
-  const target = isPlausibleUsername(username) && (await findByUsername(c.var.deps.db, username));
+  const target =
+    isPlausibleUsername(username) && (await findByUsername(c.get("deps").db, username));
   if (!target) throw notFound("user");
   return c.json(toPublicUser(target), 200);
 };
 
 export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => {
-  const me = c.var.currentUser;
+  const me = c.get("currentUser");
   requireAdmin(me);
   const { username } = c.req.valid("param");
   const { password, first_name, last_name, ...rest } = c.req.valid("json");
-  const { db, hasher, clock } = c.var.deps;
+  const { db, hasher, clock } = c.get("deps");
   if (!isPlausibleUsername(username)) throw notFound("user");
 
   let passwordHash: string | undefined;
@@ -67,11 +68,11 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
 };
 
 export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => {
-  const me = c.var.currentUser;
+  const me = c.get("currentUser");
   requireAdmin(me);
   const { username } = c.req.valid("param");
   if (isSelf(me, username)) throw forbidden("You cannot delete your own account here.");
-  const { db } = c.var.deps;
+  const { db } = c.get("deps");
   const target = isPlausibleUsername(username) && (await findByUsername(db, username));
   if (!target) throw notFound("user");
   if (target.role !== "USER") throw forbidden("Only USER accounts can be deleted.");
@@ -83,7 +84,7 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
 
 export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
   const { limit, cursor, q, role, active } = c.req.valid("query");
-  const { db, config } = c.var.deps;
+  const { db, config } = c.get("deps");
   // A cursor is bound to its filters: one from another query is refused, never misapplied.
   const scope = JSON.stringify(["GET /api/users", q, role, active]);
   const afterId = cursorPosition(config.jwtSecret, scope, cursor, "q, role and active");
