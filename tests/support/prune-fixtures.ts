@@ -56,7 +56,8 @@ export async function seedPruneRows(db: Database, userId: number) {
 /** The seeded keys present, per table. */
 export async function seededKeys(db: Database) {
   const keys = (table: string, column: string) =>
-    sql.raw(`(select coalesce(array_agg(${column} order by ${column}), '{}') from ${table}
+    // JSON, which every driver parses (the clients do not look up array types).
+    sql.raw(`(select coalesce(json_agg(${column} order by ${column}), '[]'::json) from ${table}
       where ${column} like 'seed-%') as ${table}`);
   const [row] = await selectRows<Record<keyof typeof SEEDED_LIVE, string[]>>(
     db,
