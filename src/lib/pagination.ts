@@ -22,6 +22,14 @@ export const pageLimitParam = (description: string) =>
       description,
     });
 
+/** A text a listing filters by: 1–254 characters, no control characters. */
+export const filterTextParam = () =>
+  z
+    .string()
+    .min(1)
+    .max(254)
+    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters");
+
 /** `cursor`: the opaque `next_cursor` of the previous page (src/lib/cursor.ts). */
 export const cursorParam = (description: string) =>
   z

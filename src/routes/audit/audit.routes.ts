@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { auditActions } from "../../db/schema";
 import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi";
-import { cursorParam, pageLimitParam } from "../../lib/pagination";
+import { cursorParam, filterTextParam, pageLimitParam } from "../../lib/pagination";
 import { requireAdmin, requireAuth } from "../../middleware/auth";
 
 const tags = ["Audit"];
@@ -35,11 +35,7 @@ export const AuditEntrySchema = z
 export const ListAuditQuery = z.strictObject({
   limit: pageLimitParam("Entries per page"),
   cursor: cursorParam("`next_cursor` of the previous page, with the same user and action"),
-  user: z
-    .string()
-    .min(1)
-    .max(254)
-    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+  user: filterTextParam()
     .optional()
     .openapi({
       param: { name: "user", in: "query" },

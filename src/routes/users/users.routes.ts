@@ -8,7 +8,7 @@ import {
   MessageSchema,
   strayBodyErrors,
 } from "../../lib/openapi";
-import { cursorParam, pageLimitParam } from "../../lib/pagination";
+import { cursorParam, filterTextParam, pageLimitParam } from "../../lib/pagination";
 import { requireAdmin, requireAuth } from "../../middleware/auth";
 import {
   emailField,
@@ -51,12 +51,9 @@ export const UpdateUserBody = z
 export const ListUsersQuery = z.strictObject({
   limit: pageLimitParam("Accounts per page"),
   cursor: cursorParam("`next_cursor` of the previous page, with the same q, role and active"),
-  q: z
-    .string()
-    .min(1)
-    .max(254)
-    // Also what keeps a match within one field: search_text joins them with U+001F.
-    .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters")
+  // No control characters: also what keeps a match within one field (search_text joins them
+  // with U+001F).
+  q: filterTextParam()
     .optional()
     .openapi({
       param: { name: "q", in: "query" },
