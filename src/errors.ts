@@ -125,5 +125,20 @@ export const serviceUnavailable = (
 ) =>
   new ApiError("SERVICE_UNAVAILABLE", message, { headers: { "Retry-After": retryAfter(seconds) } });
 
+/**
+ * Thrown when the client hangs up before its request body arrived whole. Not one of the API's
+ * answers (no one is left to read it), so not in the error table: it is answered, and so logged,
+ * as 499, nginx's "client closed request". A 4xx because the client ended the request; a 400
+ * would read as a malformed request that did arrive, a 5xx as an outage of ours.
+ */
+export class ClientClosedRequest extends Error {
+  override name = "ClientClosedRequest";
+  static readonly status = 499;
+
+  constructor() {
+    super("The client closed the connection before its request body arrived whole.");
+  }
+}
+
 /** Never the details of what went wrong: those go to the log only. */
 export const internalError = () => new ApiError("INTERNAL", "Internal server error.");

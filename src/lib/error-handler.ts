@@ -1,8 +1,16 @@
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { UnofficialStatusCode } from "hono/utils/http-status";
 import { isDatabaseUnavailable, pgErrorCode } from "../db/database";
 import type { AppEnv } from "../deps";
-import { ApiError, type ErrorCode, errorTable, internalError, serviceUnavailable } from "../errors";
+import {
+  ApiError,
+  ClientClosedRequest,
+  type ErrorCode,
+  errorTable,
+  internalError,
+  serviceUnavailable,
+} from "../errors";
 import { log } from "./log";
 
 /**
@@ -16,6 +24,11 @@ for (const [code, { status }] of Object.entries(errorTable) as [ErrorCode, { sta
 
 /** The one place errors become responses; nothing internal ever reaches the client. */
 export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
+  // Checked first: the error the body stream failed with can carry ECONNRESET, a code of a lost
+  // database connection, and a client's hang-up would read as an outage.
+  if (error instanceof ClientClosedRequest) {
+    return c.body(null, ClientClosedRequest.status as UnofficialStatusCode);
+  }
   let apiError: ApiError;
   if (error instanceof ApiError) {
     apiError = error;

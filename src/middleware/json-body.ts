@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiError, payloadTooLarge, unsupportedMediaType } from "../errors";
+import { ApiError, ClientClosedRequest, payloadTooLarge, unsupportedMediaType } from "../errors";
 import { assertValidText } from "../lib/validation";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -31,6 +31,15 @@ async function readBefore(reader: ReadableStreamDefaultReader<Uint8Array>, deadl
   }
 }
 
+/**
+ * A body stream that fails has lost its client (Node: the socket closed before Content-Length or
+ * the last chunk arrived; workerd: the client disconnected): nothing else reads it, so the failure
+ * is the client's, whatever error the runtime gives it.
+ */
+const clientGone = (): never => {
+  throw new ClientClosedRequest();
+};
+
 /** The methods whose routes require a body: sent without one, it is INVALID_JSON. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 /** The methods whose routes may read a body (DELETE /api/me takes one; the rest ignore it). */
@@ -58,8 +67,10 @@ async function readText(body: ReadableStream<Uint8Array> | null, declaredLength:
     const reader = body.getReader();
     let drainUntil = Number.POSITIVE_INFINITY;
     for (;;) {
-      const read =
-        size > MAX_BODY_BYTES ? await readBefore(reader, drainUntil) : await reader.read();
+      const read = await (size > MAX_BODY_BYTES
+        ? readBefore(reader, drainUntil)
+        : reader.read()
+      ).catch(clientGone);
       if (read?.done) break;
       if (read === undefined || size + read.value.length > DRAIN_MAX_BYTES) {
         void reader.cancel().catch(() => {});

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
+import { abortedUploadCases } from "../support/aborted-upload-cases";
 import { accessLogCases } from "../support/access-log-cases";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { createTestApi } from "../support/node-api";
@@ -18,11 +19,13 @@ afterAll(async () => {
 });
 
 describe("logs (Node)", () => {
-  accessLogCases(() => ({
+  const logged = () => ({
     url: server.url,
     db: database.db,
     logText: () => `${server.stdout()}\n${server.stderr()}`,
-  }));
+  });
+  accessLogCases(logged);
+  abortedUploadCases(logged);
 });
 
 describe("ACCESS_LOG", () => {

@@ -29,7 +29,7 @@ const jsonLines = (text: string): Line[] =>
     .map((line) => JSON.parse(line) as Line);
 
 /** The lines logged for `requestId`, once `count` of them are there (logs trail the responses). */
-async function linesFor(api: LoggedApi, requestId: string, count: number) {
+export async function linesFor(api: LoggedApi, requestId: string, count: number) {
   const deadline = Date.now() + 5000;
   for (;;) {
     const lines = jsonLines(api.logText()).filter((l) => l.request_id === requestId);

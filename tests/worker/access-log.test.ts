@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe } from "vitest";
+import { abortedUploadCases } from "../support/aborted-upload-cases";
 import { accessLogCases } from "../support/access-log-cases";
 import { createWorkerApi } from "../support/worker-api";
 
@@ -14,5 +15,7 @@ beforeAll(async () => {
 afterAll(() => api?.close());
 
 describe("logs (Worker)", () => {
-  accessLogCases(() => ({ url: api.url, db: api.db, logText: () => logged.join("\n") }));
+  const logs = () => ({ url: api.url, db: api.db, logText: () => logged.join("\n") });
+  accessLogCases(logs);
+  abortedUploadCases(logs);
 });
