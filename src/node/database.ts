@@ -64,11 +64,11 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
 /**
  * Embedded Postgres (PGlite) in `dir`, or in memory when `dir` is undefined; always migrated.
  * `dir` is locked while open: two processes on one directory each see only their own writes and
- * lose them (DirectoryInUseError for the second).
+ * lose them (DirectoryInUseError for the second). A process that loses its lock stops at once.
  */
 export async function openPglite(dir: string | undefined): Promise<OpenDatabase> {
   if (dir) mkdirSync(dir, { recursive: true });
-  const lock = dir ? lockDirectory(dir) : undefined;
+  const lock = dir ? lockDirectory(dir, exitOnLostLock(dir)) : undefined;
   try {
     const client = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
     const db = drizzlePglite(client, { schema });
@@ -88,6 +88,12 @@ export async function openPglite(dir: string | undefined): Promise<OpenDatabase>
     throw error;
   }
 }
+
+/** Going on would write beside another process that now believes it has the directory alone. */
+const exitOnLostLock = (dir: string) => (reason: string) => {
+  console.error(`PGLITE_DIR ${dir}: ${reason}. Stopping: another process may be using it.`);
+  process.exit(1);
+};
 
 /** DATABASE_URL when set, else the embedded database in PGLITE_DIR. */
 export const openDatabase = (config: { databaseUrl?: string; pgliteDir: string }) =>

@@ -1,97 +1,196 @@
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import {
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 
-/** The lock file's name inside the locked directory; it holds the owner's process id. */
+/**
+ * The lock's name inside the locked directory: a directory holding OWNER_FILE, whose contents say
+ * who holds it and whose modification time the holder keeps fresh.
+ */
 export const LOCK_FILE = ".lock";
+const OWNER_FILE = "owner";
 
-/** Raised when another running process holds the directory. */
+/** A lock its holder has not refreshed for this long is taken as left by a crashed process. */
+export const LOCK_STALE_MS = 20_000;
+
+/**
+ * How often the holder refreshes its lock. The gap to LOCK_STALE_MS is what a holder may stall
+ * (a blocked event loop, a paused container) before another opener may take its lock.
+ */
+export const LOCK_REFRESH_MS = 5_000;
+
+type Owner = { token: string; pid: number; host: string };
+
+/** Raised when another process holds the directory. */
 export class DirectoryInUseError extends Error {
   override name = "DirectoryInUseError";
   constructor(
     readonly dir: string,
-    readonly pid: number,
+    detail: string,
   ) {
     super(
-      `${dir} is in use by process ${pid} (lock file ${join(dir, LOCK_FILE)}): PGlite allows one ` +
-        "process at a time. Stop that process first, or point PGLITE_DIR elsewhere.",
+      `${dir} is in use by ${detail} (lock ${join(dir, LOCK_FILE)}): PGlite allows one process ` +
+        "at a time. Stop that process first, or point PGLITE_DIR elsewhere. A lock not refreshed " +
+        `for ${LOCK_STALE_MS / 1000} s is taken as left by a process that crashed, and taken over.`,
     );
   }
 }
 
-// Directories this process holds: its own pid in a lock file means another opener here, unless
-// the file is a leftover of an earlier process that had the same pid (a container's pid 1).
-const heldHere = new Set<string>();
+/**
+ * Takes `dir` for this process, or throws DirectoryInUseError. Liveness is the lock's freshness,
+ * not a process id: another PID namespace or host sharing the volume cannot see the holder's
+ * process, and took its lock for a dead one's. The holder refreshes it every LOCK_REFRESH_MS and
+ * removes it on `release` (also run at exit); one left unrefreshed for LOCK_STALE_MS is taken
+ * over. `onLost` is called if the lock stops being this process's (taken over after a stall, or
+ * removed by hand): from then on another process may be using the directory.
+ */
+export function lockDirectory(dir: string, onLost: (reason: string) => void) {
+  const path = join(resolve(dir), LOCK_FILE);
+  const owner: Owner = { token: randomUUID(), pid: process.pid, host: hostname() };
+  for (let attempt = 0; !place(path, owner); attempt++) {
+    const found = inspect(path);
+    if (found === "gone") continue;
+    if (found === "not a lock") {
+      throw new DirectoryInUseError(
+        dir,
+        `an earlier version of this app (${LOCK_FILE} is a file, not a lock of this version's; ` +
+          "remove it once no process uses the directory)",
+      );
+    }
+    if (found.ageMs < LOCK_STALE_MS || attempt >= 3) {
+      const who = found.owner
+        ? `process ${found.owner.pid} on ${found.owner.host}`
+        : "another process";
+      throw new DirectoryInUseError(dir, `${who}, refreshed ${seconds(found.ageMs)} s ago`);
+    }
+    takeOverStale(path);
+  }
+
+  const ownerFile = join(path, OWNER_FILE);
+  let held = true;
+  const lose = (reason: string) => {
+    if (!held) return;
+    held = false;
+    clearInterval(timer);
+    process.off("exit", release);
+    onLost(reason);
+  };
+  const timer = setInterval(() => {
+    if (readOwner(path)?.token !== owner.token) {
+      lose(`its lock ${path} was taken over or removed by another process`);
+      return;
+    }
+    try {
+      const now = new Date();
+      utimesSync(ownerFile, now, now);
+    } catch (error) {
+      lose(`its lock ${path} could not be refreshed (${(error as Error).message})`);
+    }
+  }, LOCK_REFRESH_MS);
+  timer.unref();
+
+  const release = () => {
+    if (!held) return;
+    held = false;
+    clearInterval(timer);
+    process.off("exit", release);
+    removeIfMine(path, owner.token);
+  };
+  process.on("exit", release);
+  return { release };
+}
+
+const seconds = (ms: number) => Math.max(0, Math.round(ms / 1000));
 
 /**
- * Takes `dir` for this process, or throws DirectoryInUseError naming the process that holds it.
- * A lock whose process is gone is taken over. `release` (also run at exit) gives it back.
+ * Puts a lock of `owner` at `path`, or returns false when one is there. Built whole aside and
+ * renamed into place: a rename onto a directory that is not empty fails, so no opener ever sees a
+ * half-made lock, none replaces another's, and of two openers exactly one gets it.
  */
-export function lockDirectory(dir: string): { release(): void } {
-  const file = join(resolve(dir), LOCK_FILE);
-  if (heldHere.has(file)) throw new DirectoryInUseError(dir, process.pid);
-  for (;;) {
-    // Written whole aside, then linked into place: link fails if the lock exists, so no opener
-    // ever reads a half-written lock, and of two openers exactly one gets it.
-    const mine = `${file}.${process.pid}`;
-    writeFileSync(mine, `${process.pid}\n`);
-    try {
-      linkSync(mine, file);
-      heldHere.add(file);
-      const release = () => {
-        process.off("exit", release);
-        if (heldHere.delete(file)) rmSync(file, { force: true });
-      };
-      process.on("exit", release);
-      return { release };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    } finally {
-      rmSync(mine, { force: true });
-    }
-    const holder = readHolder(file);
-    if (holder !== undefined && holder !== process.pid && isRunning(holder)) {
-      throw new DirectoryInUseError(dir, holder);
-    }
-    takeOverStale(file, holder);
+function place(path: string, owner: Owner) {
+  const staging = `${path}.new-${owner.token}`;
+  mkdirSync(staging);
+  try {
+    writeFileSync(join(staging, OWNER_FILE), JSON.stringify(owner));
+    renameSync(staging, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR") return false;
+    throw error;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
   }
 }
 
-function readHolder(file: string): number | undefined {
+function readOwner(path: string): Partial<Owner> | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(file, "utf8"), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    return JSON.parse(readFileSync(join(path, OWNER_FILE), "utf8")) as Partial<Owner>;
   } catch {
     return undefined;
   }
 }
 
-function isRunning(pid: number) {
+/** Who holds the lock at `path` and how long ago it was refreshed. */
+function inspect(path: string) {
+  let stat: ReturnType<typeof statSync>;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    stat = statSync(path);
+  } catch {
+    return "gone" as const;
   }
+  // The previous version's lock: a file holding a process id, which says nothing of liveness.
+  if (!stat.isDirectory()) return "not a lock" as const;
+  let refreshed = stat.mtimeMs;
+  try {
+    refreshed = statSync(join(path, OWNER_FILE)).mtimeMs;
+  } catch {
+    // being removed by its holder: the directory's own time stands in
+  }
+  const owner = readOwner(path);
+  return {
+    owner: owner?.pid && owner.host ? { pid: owner.pid, host: owner.host } : undefined,
+    ageMs: Date.now() - refreshed,
+  };
 }
 
 /**
- * Removes the stale lock of `holder`. It is moved aside first and checked: when two openers take
- * over at once, the later one may have moved the earlier one's new lock, and puts it back.
+ * Removes the stale lock at `path`. It is first moved aside, which only one opener can do, and
+ * checked there: if it turns out fresh, a new holder put it in place after it was judged stale,
+ * and it goes back (if another lock took its place by then, it is removed, and its holder learns
+ * at its next refresh that the lock is no longer its own).
  */
-function takeOverStale(file: string, holder: number | undefined) {
-  const aside = `${file}.stale.${process.pid}`;
+function takeOverStale(path: string) {
+  const aside = `${path}.stale-${randomUUID()}`;
   try {
-    renameSync(file, aside);
+    renameSync(path, aside);
   } catch {
-    return; // gone already: another opener removed it
+    return; // gone already: another opener moved it
   }
-  if (readHolder(aside) !== holder) {
+  const moved = inspect(aside);
+  if (typeof moved === "object" && moved.ageMs < LOCK_STALE_MS) {
     try {
-      linkSync(aside, file);
+      renameSync(aside, path);
+      return;
     } catch {
       // another lock is in place by now
     }
   }
-  rmSync(aside, { force: true });
+  rmSync(aside, { recursive: true, force: true });
+}
+
+/**
+ * Removes the lock at `path` if it is still the one `token` placed: a holder that stalled past
+ * LOCK_STALE_MS may have lost it to another opener, whose lock stays.
+ */
+function removeIfMine(path: string, token: string) {
+  if (readOwner(path)?.token === token) rmSync(path, { recursive: true, force: true });
 }
