@@ -51,7 +51,8 @@ const plainVars = {
   ACCESS_TOKEN_TTL: seconds(900),
   RESET_TOKEN_TTL: seconds(1800),
   // The reset link is APP_URL + token. Unset: this server's /reset-password page, on Node at
-  // http://localhost:PORT (src/node/config.ts), on Workers at the request's origin.
+  // http://localhost:PORT (src/node/config.ts), on Workers at the request's origin (outside
+  // production only: src/worker/config.ts).
   APP_URL: z.url().optional(),
   MAIL_FROM: z.string().min(3).default("User API <no-reply@example.com>"),
   RESEND_API_KEY: z.string().min(1).optional(),

@@ -26,6 +26,8 @@ export type Deps = {
   ping: () => Promise<void>;
   /** The peer address of the request: the socket on Node, CF-Connecting-IP on Workers. */
   remoteAddress?: (c: Context) => string | undefined;
+  /** A header value as text, where the runtime's parser did not decode it as UTF-8 (Node). */
+  headerText?: (value: string) => string;
   /** The files under /assets/ by name (Node); on Workers the platform serves them first. */
   assets?: (name: string) => Promise<Asset | undefined>;
 };

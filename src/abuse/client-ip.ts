@@ -1,7 +1,10 @@
 /**
  * The client address for rate limits. Behind `trustProxy` proxies, the address the outermost
  * trusted proxy saw is the entry that many places from the right of X-Forwarded-For; anything
- * further left was written by the client and cannot be trusted.
+ * further left was written by the client and cannot be trusted. The entry is read as an address,
+ * its port dropped (some load balancers write `ip:port`, which would give every source port a
+ * budget of its own); an entry that is no address is no client of its own either, so the socket
+ * address (the proxy) stands in for it.
  */
 export function clientIp(
   socketAddress: string | undefined,
@@ -14,9 +17,35 @@ export function clientIp(
       .map((s) => s.trim())
       .filter(Boolean);
     const picked = hops[Math.max(0, hops.length - trustProxy)];
-    if (picked) return picked;
+    const address = picked === undefined ? undefined : forwardedAddress(picked);
+    if (address) return address;
   }
   return socketAddress ?? "unknown";
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const isPort = (text: string) => /^\d{1,5}$/.test(text) && Number(text) <= 65_535;
+
+/** An IPv4 address in dotted decimal (`010` is ten), else undefined. */
+function ipv4(text: string) {
+  const bytes = IPV4.exec(text)?.slice(1).map(Number);
+  return bytes?.every((b) => b <= 255) ? bytes.join(".") : undefined;
+}
+
+/**
+ * The address in an X-Forwarded-For entry: `ip`, `ip:port`, `[ipv6]`, `[ipv6]:port` or a bare
+ * IPv6 address (a bare one never has a port: `2001:db8::1:443` is itself an address).
+ */
+export function forwardedAddress(entry: string): string | undefined {
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(entry);
+  if (bracketed) {
+    const [, inner = "", port] = bracketed;
+    if (port !== undefined && !isPort(port)) return undefined;
+    return ipv6Groups(inner) ? inner : undefined;
+  }
+  const [host = "", port, ...rest] = entry.split(":");
+  if (rest.length === 0 && (port === undefined || isPort(port))) return ipv4(host);
+  return ipv6Groups(entry) ? entry : undefined;
 }
 
 /**

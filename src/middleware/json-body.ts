@@ -46,9 +46,16 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const READABLE_METHODS = new Set([...BODY_METHODS, "DELETE"]);
 const BODILESS_METHODS = new Set(["GET", "HEAD"]);
 
+/**
+ * Only `application/json`, with no parameter but `charset=utf-8` (quoted or not, any letter case):
+ * the body is always read as UTF-8 JSON, so a JSON look-alike (`application/vnd.api+json`) or
+ * another charset would be parsed as something the client did not send. No space before `;`, as
+ * @hono/zod-openapi's own check of a route's media type has it.
+ */
+const JSON_MEDIA_TYPE = /^application\/json(;[ \t]*charset=(utf-8|"utf-8"))*$/i;
+
 function requireJson(c: Context) {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) throw unsupportedMediaType();
+  if (!JSON_MEDIA_TYPE.test(c.req.header("content-type") ?? "")) throw unsupportedMediaType();
 }
 
 const invalidJson = () => new ApiError("INVALID_JSON", "Request body is not valid JSON.");

@@ -8,6 +8,7 @@ import { mailerFor } from "../mail/from-config";
 import { nodeArgon2 } from "./argon2";
 import { nodeAssets } from "./assets";
 import { type OpenDatabase, openDatabaseOrExit } from "./database";
+import { headerTextOnNode } from "./header-text";
 
 /** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
 export const deferOnNode: Deps["defer"] = (work) => {
@@ -49,6 +50,7 @@ export async function createNodeDeps(
     defer: background.defer,
     ping: database.ping,
     remoteAddress: socketAddress,
+    headerText: headerTextOnNode,
     assets: nodeAssets(),
   };
   return { deps, database, background };

@@ -5,17 +5,32 @@ import { type Config, envSchema, loadConfig } from "../config";
 /**
  * The Worker's variables: the shared ones, its Hyperdrive binding, and JWT_SECRET_KEY in every
  * NODE_ENV (unlike Node): a key generated per isolate would make tokens fail whenever a request
- * lands on another isolate, which on Workers is any time.
+ * lands on another isolate, which on Workers is any time. In production APP_URL too: without it
+ * reset links take the request's origin, and behind a wildcard route or a forwarding proxy the
+ * client's Host would choose where the mailed token goes.
  */
-const workerEnvSchema = envSchema.extend({
-  HYPERDRIVE: z.custom<Pick<Hyperdrive, "connectionString">>(
-    (binding) => typeof (binding as { connectionString?: unknown })?.connectionString === "string",
-    'binding missing; add a [[hyperdrive]] binding named "HYPERDRIVE" to wrangler.toml',
-  ),
-  JWT_SECRET_KEY: envSchema.shape.JWT_SECRET_KEY.nonoptional(
-    "secret missing; set it with `wrangler secret put JWT_SECRET_KEY` (locally: .dev.vars)",
-  ),
-});
+const workerEnvSchema = envSchema
+  .extend({
+    HYPERDRIVE: z.custom<Pick<Hyperdrive, "connectionString">>(
+      (binding) =>
+        typeof (binding as { connectionString?: unknown })?.connectionString === "string",
+      'binding missing; add a [[hyperdrive]] binding named "HYPERDRIVE" to wrangler.toml',
+    ),
+    JWT_SECRET_KEY: envSchema.shape.JWT_SECRET_KEY.nonoptional(
+      "secret missing; set it with `wrangler secret put JWT_SECRET_KEY` (locally: .dev.vars)",
+    ),
+  })
+  .superRefine((vars, ctx) => {
+    if (vars.NODE_ENV === "production" && vars.APP_URL === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["APP_URL"],
+        message:
+          "required on Workers when NODE_ENV=production (reset links must not follow the request's Host); " +
+          'set it in wrangler.toml [vars], e.g. "https://<your domain>/reset-password?token="',
+      });
+    }
+  });
 
 /** The Worker's bindings: Hyperdrive, secrets (`wrangler secret`, `.dev.vars`) and [vars]. */
 export type WorkerEnv = Partial<

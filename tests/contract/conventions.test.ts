@@ -116,6 +116,15 @@ describe("Content-Type", () => {
     ["multipart", "multipart/form-data; boundary=x"],
     ["XML", "application/xml"],
     ["a look-alike", "application/jsonx"],
+    // Only application/json: the body is read as UTF-8 JSON, nothing else.
+    ["a JSON-based vendor type", "application/vnd.api+json"],
+    ["a +json type", "application/merge-patch+json"],
+    ["text/json", "text/json"],
+    ["JSON in Latin-1", "application/json; charset=latin1"],
+    ["JSON in UTF-16", "application/json; charset=utf-16"],
+    ["JSON in a quoted UTF-16", 'application/json; charset="UTF-16"'],
+    ["JSON with another parameter", "application/json; version=2"],
+    ["JSON with a UTF-8 look-alike charset", "application/json; charset=utf-88"],
   ])("%s gets 415 UNSUPPORTED_MEDIA_TYPE even with a valid JSON body", async (_l, type) => {
     const body = registration();
     const res = await post("/api/user/register", JSON.stringify(body), { "content-type": type });
@@ -164,6 +173,8 @@ describe("Content-Type", () => {
     "application/json; charset=utf-8",
     "Application/JSON",
     "application/json;charset=UTF-8",
+    'application/json; charset="utf-8"',
+    "application/json; Charset=Utf-8",
   ])("accepts %s", async (type) => {
     const res = await post("/api/user/register", json(), { "content-type": type });
     expect(res.status).toBe(201);

@@ -93,6 +93,21 @@ describe("GET /assets/{name}", () => {
     expect(again.status).toBe(304);
   });
 
+  // On Workers, Cloudflare answers for a file that exists (before the Worker runs), the Worker for
+  // one that does not: both must be the 405 with `Allow` of every other path.
+  it.each(["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])(
+    "%s on a file or a missing one is 405 with Allow: GET, HEAD",
+    async (method) => {
+      for (const path of ["/assets/swagger-ui-init.js", "/assets/nope.js"]) {
+        const body = ["POST", "PUT", "PATCH"].includes(method) ? "{}" : undefined;
+        const res = await api.request(path, { method, body });
+        expect(res.status, path).toBe(405);
+        expect(res.headers.get("allow"), path).toBe("GET, HEAD");
+        await res.arrayBuffer();
+      }
+    },
+  );
+
   it.each([
     "/assets/nope.js",
     // Files of swagger-ui-dist that the pages do not use.

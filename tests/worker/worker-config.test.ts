@@ -1,9 +1,14 @@
-import { describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config";
+import { passwordResetTokens } from "../../src/db/schema";
 import { workerConfig } from "../../src/worker/config";
 import { TEST_JWT_SECRET } from "../support/node-api";
+import { createWorkerApi } from "../support/worker-api";
 
 const HYPERDRIVE = { connectionString: "postgres://user:pw@host.hyperdrive.local:5432/db" };
+const APP_URL = "https://app.example.test/reset-password?token=";
 
 /** The ConfigError message for `env`, or undefined when it is valid. */
 function problem(env: Record<string, unknown>) {
@@ -66,10 +71,94 @@ describe("the Worker's bindings are validated at the entry", () => {
     expect(workerConfig(env).trustProxy).toBe(0);
   });
 
+  it("requires APP_URL when NODE_ENV=production, and only then", () => {
+    const strong = { HYPERDRIVE, JWT_SECRET_KEY: randomBytes(32).toString("base64url") };
+    expect(problem({ ...strong, NODE_ENV: "production" })).toMatch(
+      /^ {2}APP_URL: required on Workers when NODE_ENV=production/m,
+    );
+    expect(problem({ ...strong, NODE_ENV: "production", APP_URL: "" })).toMatch(/APP_URL/);
+    expect(problem({ ...strong, NODE_ENV: "production", APP_URL })).toBeUndefined();
+    expect(problem({ ...strong, NODE_ENV: "development" })).toBeUndefined();
+  });
+
   it("builds the config once per bindings object", () => {
-    const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production" };
+    const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production", APP_URL };
     const config = workerConfig(env);
     expect(config).toMatchObject({ jwtSecret: TEST_JWT_SECRET, nodeEnv: "production" });
     expect(workerConfig(env)).toBe(config);
+  });
+});
+
+/** POSTs JSON to the Worker over HTTP with the Host header the client chooses (fetch would not). */
+function postWithHost(base: URL, path: string, body: unknown, host: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(
+      new URL(path, base),
+      { method: "POST", headers: { host, "content-type": "application/json" } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+// In workerd: the Worker as deployed, wrangler.toml's NODE_ENV=production, a real secret.
+describe("reset links on Workers in production never follow the request's Host", () => {
+  const JWT_SECRET_KEY = randomBytes(32).toString("base64url");
+  const logged: string[] = [];
+  let withoutAppUrl: Awaited<ReturnType<typeof createWorkerApi>>;
+  let withAppUrl: Awaited<ReturnType<typeof createWorkerApi>>;
+  beforeAll(async () => {
+    [withoutAppUrl, withAppUrl] = await Promise.all([
+      createWorkerApi({
+        env: { NODE_ENV: "production", JWT_SECRET_KEY, APP_URL: "" },
+        onLog: (entry) => logged.push(entry.message),
+      }),
+      createWorkerApi({ env: { NODE_ENV: "production", JWT_SECRET_KEY, APP_URL } }),
+    ]);
+  });
+  afterAll(() => Promise.all([withoutAppUrl?.close(), withAppUrl?.close()]));
+
+  it("without APP_URL every request is 500 INTERNAL, the log names APP_URL, nothing is mailed", async () => {
+    const pair = { username: "victim", email: "victim@example.com" };
+    const res = await postWithHost(
+      withoutAppUrl.url,
+      "/api/user/forget_password",
+      pair,
+      "evil.example",
+    );
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body)).toEqual({ msg: "Internal server error.", code: "INTERNAL" });
+    expect(logged.join("\n")).toMatch(
+      /^ {2}APP_URL: required on Workers when NODE_ENV=production/m,
+    );
+    expect(await withoutAppUrl.mailsTo(pair.email)).toEqual([]);
+    expect(await withoutAppUrl.db.select().from(passwordResetTokens)).toEqual([]);
+    expect((await withoutAppUrl.unchecked("/ready")).status).toBe(500);
+  });
+
+  it("with APP_URL, `Host: evil.example` never appears in the mailed link", async () => {
+    const user = await withAppUrl.createUser();
+    const pair = { username: user.username, email: user.email };
+    const res = await postWithHost(
+      withAppUrl.url,
+      "/api/user/forget_password",
+      pair,
+      "evil.example",
+    );
+    expect(res.status).toBe(200);
+    const [mail, ...others] = await withAppUrl.mailsTo(user.email);
+    expect(others).toEqual([]);
+    expect(mail?.text).toMatch(
+      /https:\/\/app\.example\.test\/reset-password\?token=[A-Za-z0-9_-]{43}/,
+    );
+    expect(`${mail?.text}${mail?.html}`).not.toContain("evil.example");
   });
 });

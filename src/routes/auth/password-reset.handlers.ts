@@ -30,8 +30,8 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
     auditSource(c, now),
   );
   if (!account) return c.json({ msg }, 200);
-  // Without APP_URL only on Workers (Node's entry sets its default), whose request URL names a host
-  // that Cloudflare routed to this Worker, not merely one the client wrote.
+  // Without APP_URL only on Workers outside production (Node's entry sets its default, the Worker
+  // refuses production without it): a wildcard route or a proxy would let the client's Host in.
   const link = (config.appUrl ?? resetPageUrl(c.req.url)) + token;
   const email = resetPasswordEmail(account.email, account.username, link, config.resetTokenTtl);
   // Started on a later turn, once the response is out: its cost must not show in the timing.
