@@ -58,27 +58,27 @@ async function stateOf(id: number) {
   return { row, auditEntries: audit?.n };
 }
 
-const deactivated = (id: number) => sql`update users set active = false where id = ${id}`;
-/** What a concurrent password change, role change or logout-all does to the account's tokens. */
-const versionBumped = (id: number) =>
-  sql`update users set token_version = token_version + 1 where id = ${id}`;
+type Row = NonNullable<Awaited<ReturnType<typeof stateOf>>["row"]>;
 
-/** The row as it was, with what `what` changed. */
-function changedRow(row: Record<string, unknown> | undefined, what: string) {
-  return what === "the account is deactivated"
-    ? { ...row, active: false }
-    : { ...row, tokenVersion: Number(row?.tokenVersion) + 1 };
-}
-
+/** Each race: what the test changes meanwhile, and the row it expects to find afterwards. */
 const races = [
-  ["the token version changes", versionBumped],
-  ["the account is deactivated", deactivated],
+  [
+    // What a concurrent password change, role change or logout-all does to the account's tokens.
+    "the token version changes",
+    (id: number) => sql`update users set token_version = token_version + 1 where id = ${id}`,
+    (row: Row) => ({ ...row, tokenVersion: row.tokenVersion + 1 }),
+  ],
+  [
+    "the account is deactivated",
+    (id: number) => sql`update users set active = false where id = ${id}`,
+    (row: Row) => ({ ...row, active: false }),
+  ],
 ] as const;
 
 describe("PATCH /api/me, raced", () => {
   it.each(races)(
     "is 401 and changes nothing when %s between the check and the write",
-    async (what, change) => {
+    async (_what, change, changed) => {
       const me = await api.signedIn();
       const id = (await rowOf(api, me.username)).id;
       const before = await stateOf(id);
@@ -88,7 +88,7 @@ describe("PATCH /api/me, raced", () => {
       await expectUnauthorized(res);
       const after = await stateOf(id);
       expect(after).toEqual({
-        row: changedRow(before.row, what),
+        row: changed(before.row as Row),
         auditEntries: before.auditEntries,
       });
     },
@@ -112,24 +112,16 @@ describe.each([
       api.send("DELETE", "/api/me", { password: me.password }, me.token),
   ],
 ] as const)("%s with the right password, raced", (_name, write) => {
-  it.each([
-    ["the token version changes", versionBumped],
-    ["the account is deactivated", deactivated],
-  ] as const)(
+  it.each(races)(
     "is 401 and changes nothing when %s between the check and the write",
-    async (what, change) => {
+    async (_what, change, changed) => {
       const me = await api.signedIn();
       const id = (await rowOf(api, me.username)).id;
       const before = await stateOf(id);
       await expectUnauthorized(await raced(change(id), () => write(me)));
-      const after = await stateOf(id);
       // Only what the test changed: the password hash and everything else as before.
-      const changed =
-        what === "the account is deactivated"
-          ? { active: false }
-          : { tokenVersion: (before.row?.tokenVersion ?? 0) + 1 };
-      expect(after).toEqual({
-        row: { ...before.row, ...changed },
+      expect(await stateOf(id)).toEqual({
+        row: changed(before.row as Row),
         auditEntries: before.auditEntries,
       });
     },
