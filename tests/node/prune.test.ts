@@ -249,6 +249,22 @@ describe("login throttles", () => {
       await expectRateLimited(await login(api, user.username, user.password), LOCKED_OUT),
     ).toBe(120);
   });
+
+  it("a name that was locked goes too, once its failures are a day old and its lock long over", async () => {
+    const api = await freshApi();
+    const user = await api.createUser();
+    await failLogins(api, user.username, 5);
+    expect(await rowCounts(api)).toMatchObject({ login_throttles: 1 });
+    api.clock.advance(DAY + GRACE + 1);
+    expect(await prune(api)).toEqual({ ...NONE, loginThrottles: 1 });
+    expect(await rowCounts(api)).toMatchObject({ login_throttles: 0 });
+    // As if the name had never failed: the right password is let in, five new failures lock it.
+    expect((await login(api, user.username, user.password)).status).toBe(200);
+    await failLogins(api, user.username, 5);
+    expect(
+      await expectRateLimited(await login(api, user.username, user.password), LOCKED_OUT),
+    ).toBe(60);
+  });
 });
 
 describe("rate-limit counters", () => {

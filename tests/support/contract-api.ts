@@ -1,6 +1,7 @@
 import type { Database } from "../../src/db/database";
 import type { MailMessage } from "../../src/mail/mailer";
 import type { apiClient } from "./api-client";
+import { createTestDatabase } from "./database";
 import { createTestApi } from "./node-api";
 
 /**
@@ -34,12 +35,21 @@ export const PUBLIC_USER_KEYS = [
   "username",
 ];
 
-export type StartOptions = { env?: Record<string, string> };
+export type StartOptions = {
+  env?: Record<string, string>;
+  /** A database server even in-process (PGlite has one connection: nothing can wait on a lock). */
+  needsServer?: boolean;
+};
 
 /** Starts the API under test on the runtime named by TEST_TARGET. */
 export async function startApi(options: StartOptions = {}): Promise<ContractApi> {
   const target = process.env.TEST_TARGET ?? "node";
-  if (target === "node") return createTestApi(options);
+  if (target === "node") {
+    const database = options.needsServer
+      ? await createTestDatabase({ needsServer: true })
+      : undefined;
+    return createTestApi({ ...options, database });
+  }
   if (target === "node-http") return (await import("./node-http-api")).createNodeHttpApi(options);
   // Loaded only here: the Node target never pays for importing wrangler.
   if (target === "worker") return (await import("./worker-api")).createWorkerApi(options);
