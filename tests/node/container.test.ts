@@ -1,63 +1,25 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { LOCAL_POSTGRES } from "../support/database";
+import {
+  command,
+  composeServices,
+  entrypoint,
+  healthcheck,
+  last,
+  runtime,
+  type Stage,
+  stages,
+} from "../support/dockerfile";
 import { freePort, ROOT, run } from "../support/project-dir";
 
+// Building and running the image with a container engine: tests/container/image.test.ts
+// (npm run test:container), kept out of npm test for its time.
 const SECRET = "container-test-secret-0123456789abcdef";
-
-type Instruction = { keyword: string; args: string };
-type Stage = { from: string; name?: string; steps: Instruction[] };
-
-/** The Dockerfile's stages, each with its instructions (continuation lines joined). */
-function dockerfileStages(text: string) {
-  const lines = text
-    .replace(/\\\n\s*/g, "")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"));
-  const args = new Map<string, string>();
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [, keyword = "", rest = ""] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
-    const upper = keyword.toUpperCase();
-    if (upper === "ARG" && stages.length === 0) {
-      const [name = "", value = ""] = rest.split("=");
-      args.set(name, value);
-    } else if (upper === "FROM") {
-      const [image = "", , name] = rest.split(/\s+/);
-      const from = image.replace(/^\$\{(\w+)\}$/, (_, arg: string) => args.get(arg) ?? "");
-      stages.push({ from, name, steps: [] });
-    } else {
-      stages.at(-1)?.steps.push({ keyword: upper, args: rest });
-    }
-  }
-  return stages;
-}
-
-const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-const stages = dockerfileStages(dockerfile);
-const runtime = stages.at(-1) as Stage;
-const last = (stage: Stage, keyword: string) =>
-  stage.steps.filter((s) => s.keyword === keyword).at(-1)?.args;
-/** An exec-form instruction's words; the Dockerfile uses only that form for what it runs. */
-const execForm = (args: string | undefined) => JSON.parse(args ?? "null") as string[];
-const healthcheck = execForm(last(runtime, "HEALTHCHECK")?.replace(/^.*?CMD\s+/, ""));
-const entrypoint = execForm(last(runtime, "ENTRYPOINT"));
-const command = execForm(last(runtime, "CMD"));
 
 describe("Dockerfile", () => {
   it("builds in one stage and runs in another, from the same Node image", () => {
@@ -104,18 +66,7 @@ describe("Dockerfile", () => {
 });
 
 describe("compose.yaml", () => {
-  type Service = {
-    image?: string;
-    build?: string;
-    command?: string[];
-    environment?: Record<string, string>;
-    depends_on?: Record<string, { condition: string }>;
-    healthcheck?: unknown;
-  };
-  const compose = parse(readFileSync(join(ROOT, "compose.yaml"), "utf8"), { merge: true }) as {
-    services: Record<string, Service>;
-  };
-  const { db, migrate, api } = compose.services;
+  const { db, migrate, api } = composeServices();
 
   it("runs Postgres, then the migrations, then the API", () => {
     expect(db?.image).toMatch(/^postgres:/);
@@ -231,10 +182,7 @@ function runtimeCopies() {
 
 /** compose.yaml's migrate command. */
 function migrateCommand() {
-  const compose = parse(readFileSync(join(ROOT, "compose.yaml"), "utf8"), { merge: true }) as {
-    services: { migrate: { command: string[] } };
-  };
-  return compose.services.migrate.command;
+  return composeServices().migrate?.command as string[];
 }
 
 function spawnInImage(cwd: string, args: string[], env: Record<string, string>) {
@@ -259,129 +207,3 @@ function spawnInImage(cwd: string, args: string[], env: Record<string, string>) 
     },
   };
 }
-
-/** What is missing for building and running the image here, or undefined when nothing is. */
-async function containerEngineProblem(): Promise<string | undefined> {
-  const docker = (args: string[]) =>
-    promisify(execFile)("docker", args, { timeout: 20_000 }).then(
-      () => undefined,
-      (error: Error & { stderr?: string }) =>
-        (error.stderr || error.message).split("\n").find((l) => l.trim()) ?? "failed",
-    );
-  const noEngine = await docker(["info", "--format", "{{.ServerVersion}}"]);
-  if (noEngine) return `no container engine (docker info: ${noEngine.slice(0, 200)})`;
-  const noImage = await docker(["image", "inspect", stages[0]?.from ?? ""]);
-  if (noImage) return `base image ${stages[0]?.from} is not available locally (no pulls in CI)`;
-  return undefined;
-}
-
-describe("the image, built and run by a container engine", () => {
-  let problem: string | undefined;
-  beforeAll(async () => {
-    problem = await containerEngineProblem();
-    if (problem) console.warn(`Skipping the container build: ${problem}.`);
-  });
-
-  it("builds, and its HEALTHCHECK reports healthy against Postgres", async (ctx) => {
-    ctx.skip(problem !== undefined, problem);
-    const tag = `edge-user-api-test:${Date.now().toString(36)}`;
-    const name = `image_run_${Date.now().toString(36)}`;
-    const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-    const docker = (args: string[]) => run(ROOT, "docker", args);
-    const port = String(await freePort());
-    const container = `edge-user-api-test-${process.pid}`;
-    try {
-      // Host networking for the build too: npm ci reaches the registry even where no bridge exists.
-      const built = await docker(["build", "--network", "host", "-t", tag, "."]);
-      expect(built.code, built.stderr).toBe(0);
-      // Host networking: Postgres is the test's own, on the host's loopback.
-      const common = ["--network", "host", "-e", `DATABASE_URL=${url}`];
-      const migrated = await docker([
-        "run",
-        "--rm",
-        ...common,
-        "-e",
-        `JWT_SECRET_KEY=${SECRET}`,
-        tag,
-        ...migrateCommand(),
-      ]);
-      expect(migrated.code, migrated.stderr).toBe(0);
-      const started = await docker([
-        "run",
-        "-d",
-        "--name",
-        container,
-        ...common,
-        "-e",
-        `JWT_SECRET_KEY=${SECRET}`,
-        "-e",
-        `PORT=${port}`,
-        tag,
-      ]);
-      expect(started.code, started.stderr).toBe(0);
-      const deadline = Date.now() + 90_000;
-      for (;;) {
-        const state = await docker(["inspect", "--format", "{{.State.Health.Status}}", container]);
-        if (state.stdout.trim() === "healthy") break;
-        expect(Date.now(), (await docker(["logs", container])).stderr).toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-      const user = await docker(["exec", container, "id", "-u"]);
-      expect(user.stdout.trim()).not.toBe("0");
-      expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
-    } finally {
-      await docker(["rm", "-f", container]);
-      await docker(["image", "rm", "-f", tag]);
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.end();
-    }
-  }, 600_000);
-});
-
-/** `docker compose` (v2) or `docker-compose` (v1), whichever is installed. */
-async function composeCommand(): Promise<string[] | undefined> {
-  for (const candidate of [["docker", "compose"], ["docker-compose"]]) {
-    const [command = "", ...args] = candidate;
-    const found = await run(ROOT, command, [...args, "version"]).catch(() => undefined);
-    if (found?.code === 0) return candidate;
-  }
-  return undefined;
-}
-
-describe("compose.yaml, read by Docker Compose", () => {
-  let compose: string[] | undefined;
-  beforeAll(async () => {
-    compose = await composeCommand();
-    if (!compose)
-      console.warn(
-        "Skipping the compose check: neither docker compose nor docker-compose is installed.",
-      );
-  });
-
-  it("is valid, and refuses to run without a JWT_SECRET_KEY", async (ctx) => {
-    ctx.skip(compose === undefined, "no Docker Compose");
-    const [command = "", ...args] = compose as string[];
-    // An empty --env-file: a .env in this checkout must not supply the key.
-    const dir = mkdtempSync(join(tmpdir(), "compose-"));
-    const noEnvFile = join(dir, "empty.env");
-    writeFileSync(noEnvFile, "");
-    const config = (env: Record<string, string>) =>
-      run(ROOT, command, [...args, "--env-file", noEnvFile, "config"], env);
-    try {
-      const valid = await config({ JWT_SECRET_KEY: SECRET });
-      expect(valid.code, valid.stderr).toBe(0);
-      expect(valid.stdout).toContain("condition: service_completed_successfully");
-      const refused = await config({});
-      expect(refused.code).not.toBe(0);
-      expect(refused.stderr).toContain(
-        "set JWT_SECRET_KEY (at least 32 random characters) in the shell or in .env",
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
