@@ -2,14 +2,16 @@
 // src/node/assets.ts's) into dist/public, the Worker's static assets, which Cloudflare serves
 // before the Worker runs; `_headers` gives them the security headers the app sets on Node.
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SECURITY_HEADERS } from "../src/middleware/security-headers";
 import { assetFiles } from "../src/node/assets";
 
 const out = fileURLToPath(new URL("../dist/public", import.meta.url));
 await rm(out, { recursive: true, force: true });
-await mkdir(join(out, "assets"), { recursive: true });
-for (const [name, path] of await assetFiles()) await copyFile(path, join(out, "assets", name));
+for (const [name, path] of await assetFiles()) {
+  await mkdir(dirname(join(out, "assets", name)), { recursive: true });
+  await copyFile(path, join(out, "assets", name));
+}
 const headers = SECURITY_HEADERS.map(([name, value]) => `  ${name}: ${value}`);
 await writeFile(join(out, "_headers"), `/assets/*\n${headers.join("\n")}\n`);
