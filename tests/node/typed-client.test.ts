@@ -172,7 +172,7 @@ function misuses(c: Client) {
   expectTypeOf<User200["role"]>().toEqualTypeOf<"USER" | "ADMIN">();
   expectTypeOf<Error401["code"]>().toEqualTypeOf<ErrorBody["code"]>();
   expectTypeOf<Awaited<ReturnType<Login>>["status"]>().toEqualTypeOf<
-    200 | 400 | 401 | 403 | 413 | 415 | 429 | 503
+    200 | 400 | 401 | 403 | 405 | 413 | 415 | 429 | 503
   >();
 
   const user = {} as User200;
