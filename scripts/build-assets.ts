@@ -3,15 +3,17 @@
 // before the Worker runs; `_headers` gives them the security headers the app sets on Node, and
 // `Allow` for the 405 Cloudflare answers other methods with.
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SECURITY_HEADERS } from "../src/middleware/security-headers";
 import { assetFiles } from "../src/node/assets";
 
 const out = fileURLToPath(new URL("../dist/public", import.meta.url));
 await rm(out, { recursive: true, force: true });
-await mkdir(join(out, "assets"), { recursive: true });
-for (const [name, path] of await assetFiles()) await copyFile(path, join(out, "assets", name));
+for (const [name, path] of await assetFiles()) {
+  await mkdir(dirname(join(out, "assets", name)), { recursive: true });
+  await copyFile(path, join(out, "assets", name));
+}
 // Cloudflare answers any other method on an asset with a bare 405, before the Worker runs, and
 // applies these headers to it too: `Allow` makes it the 405 the app gives (on every asset
 // response, where RFC 9110 permits it).

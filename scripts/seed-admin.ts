@@ -70,6 +70,19 @@ try {
       if (generated) console.log(`Generated password (shown once, store it now): ${password}`);
     }
   }
+} catch (error) {
+  const table = missingTable(error);
+  if (table === undefined) throw error;
+  // A fresh DATABASE_URL (the embedded database migrates itself): one line, not a stack trace.
+  console.error(`The database has no ${table} table: run npm run db:migrate first.`);
+  process.exitCode = 1;
 } finally {
   await database.close();
+}
+
+/** The table a query found missing (Postgres 42P01, under Drizzle's wrapper), if that is why. */
+function missingTable(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (cause?.code !== "42P01") return undefined;
+  return /relation "([^"]+)"/.exec(String(cause.message))?.[1] ?? "expected";
 }

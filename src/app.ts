@@ -48,7 +48,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
   app.use(allowedMethods(app));
   app.use("/api/*", jsonBody);
 
-  // One chain, returned: its type carries every route, so `hc<AppType>` is fully typed.
+  // One chain, returned: its type carries every route (src/client.ts's AppType must equal it).
   const routes = app
     .route("/", systemRouter)
     .route("/", authRouter)
@@ -81,8 +81,6 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
 }
 
 export type App = ReturnType<typeof createApp>;
-/** The app's routes with their request and response types, for `hc<AppType>` from hono/client. */
-export type AppType = App;
 
 function memoizeByConfig<T>(build: (config: Config) => T) {
   const cache = new WeakMap<Config, T>();

@@ -1,6 +1,23 @@
 import { z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
-import { ErrorBodySchema, type ErrorCode, type ErrorStatus, errorTable } from "../errors";
+import {
+  type ApiError,
+  alreadyTaken,
+  ErrorBodySchema,
+  type ErrorCode,
+  type ErrorStatus,
+  errorTable,
+  forbidden,
+  internalError,
+  invalidResetToken,
+  methodNotAllowed,
+  notFound,
+  payloadTooLarge,
+  serviceUnavailable,
+  tooManyRequests,
+  unauthorized,
+  unsupportedMediaType,
+} from "../errors";
 
 export const ErrorSchema = ErrorBodySchema.openapi("Error");
 
@@ -18,27 +35,103 @@ export const jsonContentRequired = <T extends ZodType>(schema: T) => ({
 });
 
 type StatusOf<C extends ErrorCode> = (typeof errorTable)[C]["status"];
-type ErrorResponse = ReturnType<typeof jsonContent<typeof ErrorSchema>>;
-
-/** One line per code, for a status that several of a route's codes share. */
-const describe = (codes: ErrorCode[]) =>
-  codes.map((code) => `${code}: ${errorTable[code].description}`).join("; ");
 
 /**
- * Documents a route's error responses, by code, with the shared error body. Codes that share a
- * status share its response and its description; SERVICE_UNAVAILABLE (a database outage) is added
- * to every route.
+ * What each documented error shows as its example: the API's own error, so a reader (and Swagger
+ * UI) sees the code of that response rather than the first one of the schema's enum.
  */
-export function errorResponses<C extends ErrorCode>(...codes: C[]) {
+const errorExamples: { [C in ErrorCode]: Pick<ApiError, "body" | "options"> } = {
+  // Built in src/lib/validation.ts and src/middleware/json-body.ts from a request's problems.
+  VALIDATION_ERROR: {
+    body: {
+      msg: "Invalid request.",
+      code: "VALIDATION_ERROR",
+      details: [{ path: "email", message: "Invalid email address" }],
+    },
+    options: {},
+  },
+  INVALID_JSON: {
+    body: { msg: "Request body is not valid JSON.", code: "INVALID_JSON" },
+    options: {},
+  },
+  INVALID_RESET_TOKEN: invalidResetToken(),
+  UNAUTHORIZED: unauthorized(),
+  FORBIDDEN: forbidden(),
+  NOT_FOUND: notFound("user"),
+  METHOD_NOT_ALLOWED: methodNotAllowed(["GET", "HEAD"]),
+  CONFLICT: alreadyTaken(),
+  PAYLOAD_TOO_LARGE: payloadTooLarge(),
+  UNSUPPORTED_MEDIA_TYPE: unsupportedMediaType(),
+  RATE_LIMITED: tooManyRequests(30),
+  INTERNAL: internalError(),
+  SERVICE_UNAVAILABLE: serviceUnavailable(),
+};
+
+/** The headers the errors carry (errors.ts sets them), as the document describes them. */
+const errorHeaders: Record<string, string> = {
+  Allow: "The methods this path answers",
+  "Retry-After": "Seconds to wait before trying again",
+  "WWW-Authenticate": "The scheme to authenticate with: Bearer",
+};
+
+/** One response for the codes sharing a status: each code described and given its example. */
+function errorResponse(codes: ErrorCode[]) {
+  const headerNames = new Set(
+    codes.flatMap((c) => Object.keys(errorExamples[c].options.headers ?? {})),
+  );
+  const response = jsonContent(
+    ErrorSchema,
+    codes.map((code) => `${code}: ${errorTable[code].description}`).join("; "),
+  );
+  const examples = Object.fromEntries(
+    codes.map((code) => [
+      code,
+      { summary: errorTable[code].description, value: errorExamples[code].body },
+    ]),
+  );
+  return {
+    ...response,
+    content: { "application/json": { ...response.content["application/json"], examples } },
+    ...(headerNames.size > 0 && {
+      headers: Object.fromEntries(
+        [...headerNames].map((name) => [
+          name,
+          { description: errorHeaders[name], schema: { type: "string" as const } },
+        ]),
+      ),
+    }),
+  };
+}
+
+type ErrorResponse = ReturnType<typeof errorResponse>;
+
+function responsesByStatus(codes: ErrorCode[]) {
   const byStatus = new Map<ErrorStatus, ErrorCode[]>();
-  for (const code of new Set<ErrorCode>([...codes, "SERVICE_UNAVAILABLE"])) {
+  for (const code of new Set(codes)) {
     const { status } = errorTable[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  return Object.fromEntries(
-    [...byStatus].map(([status, shared]) => [status, jsonContent(ErrorSchema, describe(shared))]),
-  ) as Record<StatusOf<C> | 503, ErrorResponse>;
+  const responses: Record<number, ErrorResponse> = {};
+  for (const [status, shared] of byStatus) responses[status] = errorResponse(shared);
+  return responses;
 }
+
+/**
+ * Documents a route's error responses, by code, with the shared error body. Codes that share a
+ * status share its response and its description. Added to every route: SERVICE_UNAVAILABLE (a
+ * database outage) and METHOD_NOT_ALLOWED (its path asked with a method it does not have, with
+ * Allow: OpenAPI puts responses on operations only, so the path's 405 is listed on each).
+ */
+export function errorResponses<C extends ErrorCode>(...codes: C[]) {
+  return responsesByStatus([...codes, "METHOD_NOT_ALLOWED", "SERVICE_UNAVAILABLE"]) as Record<
+    StatusOf<C> | 405 | 503,
+    ErrorResponse
+  >;
+}
+
+/** A route that never reads the database (/health) answers only its path's 405. */
+export const offlineErrorResponses = () =>
+  responsesByStatus(["METHOD_NOT_ALLOWED"]) as Record<405, ErrorResponse>;
 
 /** The errors every JSON-body route can give before its handler runs. */
 export const bodyErrors = [

@@ -23,9 +23,8 @@ export async function assetFiles(): Promise<Map<string, string>> {
   for (const name of await readdir(PUBLIC_ASSETS_DIR)) {
     files.set(name, join(PUBLIC_ASSETS_DIR, name));
   }
-  for (const specifier of vendorAssets) {
-    files.set(specifier.slice(specifier.lastIndexOf("/") + 1), require.resolve(specifier));
-  }
+  // Under the package's name, where @hono/swagger-ui's baseUrl puts them (/assets/swagger-ui-dist/…).
+  for (const specifier of vendorAssets) files.set(specifier, require.resolve(specifier));
   return files;
 }
 

@@ -14,7 +14,14 @@ type Operation = {
   requestBody?: { content: Record<string, { schema: { $ref?: string } }> };
   responses: Record<
     string,
-    { description: string; content?: Record<string, { schema: { $ref?: string } }> }
+    {
+      description: string;
+      content?: Record<
+        string,
+        { schema: { $ref?: string }; examples?: Record<string, { value: unknown }> }
+      >;
+      headers?: Record<string, { schema?: { type?: string } }>;
+    }
   >;
 };
 type OpenApiDoc = {
@@ -251,6 +258,49 @@ describe("GET /openapi.json", () => {
       expect(security, `${method} ${path}`).not.toEqual(
         expect.arrayContaining([{ bearerAuth: [] }]),
       );
+    }
+  });
+
+  it("documents on every operation the 405 its path answers to other methods, with Allow", async () => {
+    const doc = await loadDoc();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const documented = Object.keys(ops).map((m) => m.toUpperCase());
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect(op.responses["405"]?.description, where).toBe(
+          `METHOD_NOT_ALLOWED: ${errorTable.METHOD_NOT_ALLOWED.description}`,
+        );
+        expect(op.responses["405"]?.headers?.Allow?.schema?.type, where).toBe("string");
+      }
+      // And the path does answer so: 405, Allow naming the documented methods (GET brings HEAD).
+      const other = ["PATCH", "PUT", "POST"].find((m) => !documented.includes(m)) as string;
+      const res = await api.send(other, path.replace("{username}", "someone"));
+      expect(res.status, `${other} ${path}`).toBe(405);
+      const allow = (res.headers.get("allow") ?? "").split(/,\s*/).filter((m) => m !== "HEAD");
+      expect(allow.sort(), `${other} ${path}`).toEqual(documented.sort());
+      expect(((await res.json()) as { code: string }).code).toBe("METHOD_NOT_ALLOWED");
+    }
+  });
+
+  it("gives each documented error response an example of each of its own codes", async () => {
+    const doc = await loadDoc();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (!/^[45]\d\d$/.test(status)) continue;
+          const where = `${method.toUpperCase()} ${path} ${status}`;
+          const codes = response.description.split("; ").map((part) => part.split(":")[0]);
+          const examples = response.content?.["application/json"]?.examples ?? {};
+          expect(Object.keys(examples), where).toEqual(codes);
+          for (const [code, { value }] of Object.entries(examples)) {
+            expect(value, `${where} ${code}`).toEqual({
+              msg: expect.stringMatching(/\S/),
+              code,
+              ...(code === "VALIDATION_ERROR" && { details: expect.any(Array) }),
+            });
+          }
+        }
+      }
     }
   });
 });

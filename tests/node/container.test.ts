@@ -155,8 +155,8 @@ describe("the image's commands, run on this machine", () => {
       }
       const ready = await fetch(`http://127.0.0.1:${port}/ready`);
       expect(ready.status).toBe(200);
-      // /doc's files come from public/ and swagger-ui-dist: the image must carry both.
-      const asset = await fetch(`http://127.0.0.1:${port}/assets/swagger-ui-init.js`);
+      // The pages' files come from public/ and swagger-ui-dist: the image must carry both.
+      const asset = await fetch(`http://127.0.0.1:${port}/assets/swagger-ui-dist/swagger-ui.css`);
       expect(asset.status).toBe(200);
     } finally {
       await server.stop();

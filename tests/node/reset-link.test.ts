@@ -70,7 +70,11 @@ describe("the reset link of `npm start` without APP_URL", () => {
   });
 
   it("serves the pages' files from the compiled server (swagger-ui-dist and public/assets)", async () => {
-    for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "reset-password.js"]) {
+    for (const file of [
+      "swagger-ui-dist/swagger-ui-bundle.js",
+      "swagger-ui-dist/swagger-ui.css",
+      "reset-password.js",
+    ]) {
       const res = await fetch(`${server.url}/assets/${file}`);
       expect(res.status, file).toBe(200);
       expect((await res.arrayBuffer()).byteLength, file).toBeGreaterThan(100);

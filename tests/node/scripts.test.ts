@@ -81,6 +81,35 @@ describe("npm run seed:admin on Postgres", () => {
   });
 });
 
+describe("npm run seed:admin on a database that was never migrated", () => {
+  const name = `unmigrated_${Date.now().toString(36)}`;
+  const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
+  const target = new URL(base);
+  target.pathname = `/${name}`;
+  const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
+  beforeAll(() => admin.unsafe(`CREATE DATABASE "${name}"`));
+  afterAll(async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it("says in one line to run db:migrate first, exits 1 and creates nothing", async () => {
+    const run = await npmRun("seed:admin", {
+      DATABASE_URL: target.toString(),
+      ADMIN_PASSWORD: "an unmigrated admin password",
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe("The database has no users table: run npm run db:migrate first.\n");
+    expect(run.stdout).toBe("");
+    const sql = postgres(target.toString(), { max: 1, onnotice: () => {} });
+    try {
+      expect(await sql`select tablename from pg_tables where schemaname = 'public'`).toEqual([]);
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
 describe("npm run seed:admin on the embedded database", () => {
   const dir = mkdtempSync(join(tmpdir(), "seed-pglite-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,27 +1,42 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import type { z } from "@hono/zod-openapi";
+import { build } from "esbuild";
 import type { Hono } from "hono";
 import { hc, type InferRequestType, type InferResponseType } from "hono/client";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import type { AppType } from "../../src/app";
+import type { App } from "../../src/app";
+import type { AppType } from "../../src/client";
 import { type ErrorBody, forbidden, invalidCredentials } from "../../src/errors";
 import type { RegisterBody, TokenResponse } from "../../src/routes/auth/auth.routes";
 import type { UserSchema } from "../../src/routes/users/users.routes";
+import { signUpAndReadAccount } from "../fixtures/browser-client/account";
 import { PUBLIC_USER_KEYS } from "../support/contract-api";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
+import { ROOT } from "../support/project-dir";
 
 // `npm run typecheck` (tsc over tests/) is what enforces the expectTypeOf and @ts-expect-error
-// lines below: a route dropped from the chain in createApp, or a response type that no longer
-// matches its schema, fails to compile.
+// lines below: a route missing from src/client.ts, or a response type that no longer matches its
+// schema, fails to compile.
 
 type Client = ReturnType<typeof hc<AppType>>;
-type AppPaths = AppType extends Hono<infer _E, infer S, infer _B> ? keyof S : never;
+type SchemaOf<T> = T extends Hono<infer _E, infer S, infer _B> ? S : never;
+type ClientSchema = SchemaOf<AppType>;
+type AppSchema = SchemaOf<App>;
+// Identical types, unions and all (expectTypeOf's own check mangles the unions of statuses).
+type Same<X, Y> =
+  (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
+type PathsTypedAlike = {
+  [P in keyof ClientSchema]: P extends keyof AppSchema
+    ? Same<keyof ClientSchema[P], keyof AppSchema[P]> extends true
+      ? { [M in keyof ClientSchema[P]]: Same<ClientSchema[P][M], AppSchema[P][M]> }
+      : "methods differ"
+    : "not in the app";
+};
 
-/** Every path the client can call; `/openapi.json` is served by `doc31`, outside the schema. */
+/** Every operation of the OpenAPI document; the browser pages (/, /doc, …) are not API calls. */
 const typedPaths = [
-  "/",
-  "/doc",
-  "/reset-password",
-  "/assets/:name",
   "/health",
   "/ready",
   "/api/user/register",
@@ -49,13 +64,18 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 describe("hc<AppType> (hono/client)", () => {
-  it("knows every route: the schema's paths are exactly those of the OpenAPI document", async () => {
-    expectTypeOf<AppPaths>().toEqualTypeOf<(typeof typedPaths)[number]>();
+  it("knows every operation: its paths are exactly those of the OpenAPI document", async () => {
+    expectTypeOf<keyof ClientSchema>().toEqualTypeOf<(typeof typedPaths)[number]>();
     const res = await api.app.request("/openapi.json");
     const doc = (await res.json()) as { paths: Record<string, unknown> };
     const documented = Object.keys(doc.paths).map((p) => p.replace(/\{(\w+)\}/g, ":$1"));
-    const undocumented = ["/", "/doc", "/reset-password", "/assets/:name"];
-    expect([...documented, ...undocumented].sort()).toEqual([...typedPaths].sort());
+    expect(documented.sort()).toEqual([...typedPaths].sort());
+  });
+
+  it("is the app's own type: each path's methods, inputs and outputs as createApp wires them", () => {
+    expectTypeOf<PathsTypedAlike>().toEqualTypeOf<{
+      [P in keyof ClientSchema]: { [M in keyof ClientSchema[P]]: true };
+    }>();
   });
 
   it("registers, logs in and reads the account, with typed bodies", async () => {
@@ -152,7 +172,7 @@ function misuses(c: Client) {
   expectTypeOf<User200["role"]>().toEqualTypeOf<"USER" | "ADMIN">();
   expectTypeOf<Error401["code"]>().toEqualTypeOf<ErrorBody["code"]>();
   expectTypeOf<Awaited<ReturnType<Login>>["status"]>().toEqualTypeOf<
-    200 | 400 | 401 | 403 | 413 | 415 | 429 | 503
+    200 | 400 | 401 | 403 | 405 | 413 | 415 | 429 | 503
   >();
 
   const user = {} as User200;
@@ -175,3 +195,59 @@ function misuses(c: Client) {
   // @ts-expect-error there is no such route
   void c.api.user.whoami.$get();
 }
+
+describe("a browser project using hc<AppType>", () => {
+  const fixture = join(ROOT, "tests/fixtures/browser-client");
+  const tsc = (...args: string[]) =>
+    promisify(execFile)(
+      process.execPath,
+      [join(ROOT, "node_modules/typescript/bin/tsc"), ...args],
+      {
+        cwd: fixture,
+      },
+    ).then(
+      ({ stdout }) => ({ ok: true, stdout }),
+      (error: { stdout?: string }) => ({ ok: false, stdout: error.stdout ?? String(error) }),
+    );
+
+  it("compiles under lib DOM with neither Node's nor the Workers' typings", async () => {
+    const compiled = await tsc("-p", ".");
+    expect(compiled.stdout).toBe("");
+    expect(compiled.ok).toBe(true);
+    const files = (await tsc("-p", ".", "--listFilesOnly")).stdout.split("\n");
+    expect(files.some((f) => f.includes("/lib.dom.d.ts"))).toBe(true);
+    expect(files.filter((f) => /@types\/node|workers-types/.test(f))).toEqual([]);
+  }, 120_000);
+
+  it("bundles no server code: the type import leaves nothing of src/", async () => {
+    const result = await build({
+      entryPoints: [join(fixture, "account.ts")],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: "esm",
+      platform: "browser",
+      logLevel: "silent",
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((f) => f.includes("node_modules/hono/dist/client"))).toBe(true);
+    expect(inputs.filter((f) => f.startsWith("src/"))).toEqual([]);
+  });
+
+  it("registers, logs in and reads the account through the in-process app", async () => {
+    const username = `browser_${Math.random().toString(36).slice(2, 8)}`;
+    const account = {
+      username,
+      first_name: "Browser",
+      last_name: "Client",
+      email: `${username}@example.com`,
+      password: "a browser client password",
+    };
+    const fetchApp = (async (input, init) => api.app.request(input, init)) satisfies typeof fetch;
+    const user = await signUpAndReadAccount("http://localhost", account, fetchApp);
+    expect(user).toMatchObject({ username, email: account.email, role: "USER", active: true });
+    await expect(signUpAndReadAccount("http://localhost", account, fetchApp)).rejects.toThrow(
+      "CONFLICT",
+    );
+  });
+});

@@ -1,5 +1,9 @@
 import { createRouter } from "../../lib/create-router";
+import { requireAdmin, requireAuth } from "../../middleware/auth";
 import * as handlers from "./audit.handlers";
 import * as routes from "./audit.routes";
 
-export const auditRouter = createRouter().openapi(routes.listAudit, handlers.listAudit);
+export const auditRouter = createRouter().openapi(
+  { ...routes.listAudit, middleware: [requireAuth, requireAdmin] as const },
+  handlers.listAudit,
+);

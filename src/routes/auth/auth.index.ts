@@ -1,10 +1,29 @@
+import { rateLimit } from "../../abuse/rate-limit";
+import { requireHashCapacity } from "../../auth/hash-limiter";
 import { createRouter } from "../../lib/create-router";
 import * as handlers from "./auth.handlers";
 import * as routes from "./auth.routes";
 import * as reset from "./password-reset.handlers";
 
+// The guards are wired here, not in the route contracts: a contract's type closure is what a
+// front end's hc<AppType> compiles (src/client.ts), and the guards reach Node-only code.
 export const authRouter = createRouter()
-  .openapi(routes.register, handlers.register)
-  .openapi(routes.login, handlers.login)
-  .openapi(routes.forgetPassword, reset.forgetPassword)
-  .openapi(routes.resetPassword, reset.resetPassword);
+  .openapi(
+    { ...routes.register, middleware: [requireHashCapacity, rateLimit("REGISTER")] as const },
+    handlers.register,
+  )
+  .openapi(
+    { ...routes.login, middleware: [requireHashCapacity, rateLimit("LOGIN")] as const },
+    handlers.login,
+  )
+  .openapi(
+    { ...routes.forgetPassword, middleware: [rateLimit("FORGET_PASSWORD")] as const },
+    reset.forgetPassword,
+  )
+  .openapi(
+    {
+      ...routes.resetPassword,
+      middleware: [requireHashCapacity, rateLimit("RESET_PASSWORD")] as const,
+    },
+    reset.resetPassword,
+  );

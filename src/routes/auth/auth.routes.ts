@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { rateLimit } from "../../abuse/rate-limit";
-import { requireHashCapacity } from "../../auth/hash-limiter";
 import {
   bodyErrors,
   errorResponses,
@@ -35,7 +33,6 @@ export const register = createRoute({
   operationId: "register",
   tags,
   security: noSecurity,
-  middleware: [requireHashCapacity, rateLimit("REGISTER")] as const,
   summary: "Create an active USER account",
   request: { body: jsonContentRequired(RegisterBody) },
   responses: {
@@ -67,7 +64,6 @@ export const login = createRoute({
   operationId: "login",
   tags,
   security: noSecurity,
-  middleware: [requireHashCapacity, rateLimit("LOGIN")] as const,
   summary: "Exchange a username (or email) and password for an access token",
   request: { body: jsonContentRequired(LoginBody) },
   responses: {
@@ -86,7 +82,6 @@ export const forgetPassword = createRoute({
   operationId: "forgetPassword",
   tags,
   security: noSecurity,
-  middleware: [rateLimit("FORGET_PASSWORD")] as const,
   summary:
     "Email a single-use reset link; the answer is the same whether or not the account exists",
   request: { body: jsonContentRequired(ForgetPasswordBody) },
@@ -111,7 +106,6 @@ export const resetPassword = createRoute({
   operationId: "resetPassword",
   tags,
   security: noSecurity,
-  middleware: [requireHashCapacity, rateLimit("RESET_PASSWORD")] as const,
   summary: "Set a new password with a reset token; revokes every earlier access token",
   request: { body: jsonContentRequired(ResetPasswordBody) },
   responses: {

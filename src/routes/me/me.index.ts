@@ -1,9 +1,24 @@
+import { rateLimit } from "../../abuse/rate-limit";
+import { requireHashCapacity } from "../../auth/hash-limiter";
 import { createRouter } from "../../lib/create-router";
+import { requireAuth } from "../../middleware/auth";
 import * as handlers from "./me.handlers";
 import * as routes from "./me.routes";
 
 export const meRouter = createRouter()
-  .openapi(routes.getMe, handlers.getMe)
-  .openapi(routes.updateMe, handlers.updateMe)
-  .openapi(routes.deleteMe, handlers.deleteMe)
-  .openapi(routes.changePassword, handlers.changePassword);
+  .openapi({ ...routes.getMe, middleware: [requireAuth] as const }, handlers.getMe)
+  .openapi({ ...routes.updateMe, middleware: [requireAuth] as const }, handlers.updateMe)
+  .openapi(
+    {
+      ...routes.deleteMe,
+      middleware: [requireAuth, requireHashCapacity, rateLimit("LOGIN")] as const,
+    },
+    handlers.deleteMe,
+  )
+  .openapi(
+    {
+      ...routes.changePassword,
+      middleware: [requireAuth, requireHashCapacity, rateLimit("LOGIN")] as const,
+    },
+    handlers.changePassword,
+  );

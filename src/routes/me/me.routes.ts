@@ -1,6 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { rateLimit } from "../../abuse/rate-limit";
-import { requireHashCapacity } from "../../auth/hash-limiter";
 import {
   bearerSecurity,
   bodyErrors,
@@ -9,7 +7,6 @@ import {
   jsonContentRequired,
   MessageSchema,
 } from "../../lib/openapi";
-import { requireAuth } from "../../middleware/auth";
 import { loginPasswordField, nameField, passwordField } from "../../users/user.fields";
 import { TokenResponse } from "../auth/auth.routes";
 import { UserSchema } from "../users/users.routes";
@@ -28,7 +25,6 @@ export const getMe = createRoute({
   tags,
   summary: "Read your own account",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
   responses: {
     200: jsonContent(UserSchema, "Your account"),
     ...errorResponses("UNAUTHORIZED"),
@@ -42,7 +38,6 @@ export const updateMe = createRoute({
   tags,
   summary: "Change your own first or last name (nothing else is editable here)",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
   request: { body: jsonContentRequired(UpdateMeBody) },
   responses: {
     200: jsonContent(UserSchema, "Your account as changed"),
@@ -64,7 +59,6 @@ export const changePassword = createRoute({
   security: bearerSecurity,
   // Authenticated first (a request without a valid token spends nothing), then the same argon2
   // cap and per-client budget as login (RATE_LIMIT_LOGIN).
-  middleware: [requireAuth, requireHashCapacity, rateLimit("LOGIN")] as const,
   request: { body: jsonContentRequired(ChangePasswordBody) },
   responses: {
     200: jsonContent(TokenResponse, "A fresh token pair, in a new session"),
@@ -84,7 +78,6 @@ export const deleteMe = createRoute({
   summary: "Delete your own account (the password is required; never the last active ADMIN)",
   security: bearerSecurity,
   // As for changePassword.
-  middleware: [requireAuth, requireHashCapacity, rateLimit("LOGIN")] as const,
   request: { body: jsonContentRequired(DeleteMeBody) },
   responses: {
     200: jsonContent(MessageSchema, "Deleted"),

@@ -6,4 +6,4 @@ import * as handlers from "./pages.handlers";
 export const pagesRouter = createRouter()
   .get("/doc", handlers.doc)
   .get(RESET_PAGE_PATH, handlers.resetPassword)
-  .get("/assets/:name", handlers.asset);
+  .get(handlers.ASSET_PATH, handlers.asset);

@@ -1,3 +1,5 @@
+import { SwaggerUI } from "@hono/swagger-ui";
+
 // The pages are static: whatever varies (the token) is read in the browser, so nothing from the
 // request is ever written into the HTML.
 
@@ -11,12 +13,21 @@ const head = (title: string, extra: string) => `<!doctype html>
 ${extra}
 </head>`;
 
-/** Swagger UI for /openapi.json, from swagger-ui-dist's files served under /assets/. */
-export const docPage = `${head("User Management API: Swagger UI", '<link rel="stylesheet" href="/assets/swagger-ui.css">')}
+/**
+ * Swagger UI for /openapi.json, drawn by @hono/swagger-ui with swagger-ui-dist's files from this
+ * server (baseUrl: /assets/swagger-ui-dist/…), never from its default CDN. Its one inline script
+ * starts Swagger UI; the page's CSP allows it by its hash (pages.handlers.ts).
+ */
+export const docPage = `${head("User Management API: Swagger UI", "")}
 <body>
-<div id="swagger-ui" data-url="/openapi.json"></div>
-<script src="/assets/swagger-ui-bundle.js"></script>
-<script type="module" src="/assets/swagger-ui-init.js"></script>
+${SwaggerUI({
+  url: "/openapi.json",
+  baseUrl: "/assets",
+  // "Authorize" survives a reload (Swagger UI keeps it in localStorage).
+  persistAuthorization: true,
+  // Else the validator badge is fetched from validator.swagger.io: nothing leaves the origin.
+  validatorUrl: "none",
+})}
 </body>
 </html>
 `;

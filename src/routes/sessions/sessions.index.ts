@@ -1,7 +1,8 @@
+import { rateLimit } from "../../abuse/rate-limit";
 import { createRouter } from "../../lib/create-router";
 import * as handlers from "./sessions.handlers";
 import * as routes from "./sessions.routes";
 
 export const sessionsRouter = createRouter()
-  .openapi(routes.refresh, handlers.refresh)
+  .openapi({ ...routes.refresh, middleware: [rateLimit("REFRESH")] as const }, handlers.refresh)
   .openapi(routes.logout, handlers.logout);

@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { rateLimit } from "../../abuse/rate-limit";
 import {
   bearerSecurity,
   bodyErrors,
@@ -25,7 +24,6 @@ export const refresh = createRoute({
   tags,
   security: noSecurity,
   summary: "Rotate a refresh token: a new access token and a new refresh token",
-  middleware: [rateLimit("REFRESH")] as const,
   request: { body: jsonContentRequired(RefreshBody) },
   responses: {
     200: jsonContent(TokenResponse, "New token pair"),

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, jsonContent, noSecurity } from "../../lib/openapi";
+import { errorResponses, jsonContent, noSecurity, offlineErrorResponses } from "../../lib/openapi";
 
 const tags = ["System"];
 const Status = z.object({ status: z.string() }).openapi("Status");
@@ -11,7 +11,7 @@ export const health = createRoute({
   tags,
   security: noSecurity,
   summary: "Liveness: the process answers (no database)",
-  responses: { 200: jsonContent(Status, "Alive") },
+  responses: { 200: jsonContent(Status, "Alive"), ...offlineErrorResponses() },
 });
 
 export const ready = createRoute({

@@ -1,5 +1,5 @@
 import { createRouter } from "../../lib/create-router";
-import { requireAuth } from "../../middleware/auth";
+import { requireAdmin, requireAuth } from "../../middleware/auth";
 import * as handlers from "./users.handlers";
 import * as routes from "./users.routes";
 
@@ -7,7 +7,10 @@ const router = createRouter();
 router.use("/api/user/:username", requireAuth);
 
 export const usersRouter = router
-  .openapi(routes.listUsers, handlers.listUsers)
+  .openapi(
+    { ...routes.listUsers, middleware: [requireAuth, requireAdmin] as const },
+    handlers.listUsers,
+  )
   .openapi(routes.getUser, handlers.getUser)
   .openapi(routes.updateUser, handlers.updateUser)
   .openapi(routes.deleteUser, handlers.deleteUser);

@@ -9,7 +9,6 @@ import {
   strayBodyErrors,
 } from "../../lib/openapi";
 import { cursorParam, filterTextParam, pageLimitParam } from "../../lib/pagination";
-import { requireAdmin, requireAuth } from "../../middleware/auth";
 import {
   emailField,
   nameField,
@@ -86,7 +85,6 @@ export const listUsers = createRoute({
   tags,
   summary: "List and search accounts, in id order, a page at a time (ADMIN only)",
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
   request: { query: ListUsersQuery },
   responses: {
     200: jsonContent(UserListSchema, "A page of accounts"),
