@@ -86,12 +86,15 @@ describe("Hono's own HTTPExceptions", () => {
 });
 
 describe("errorResponses documents a route's codes", () => {
-  it("one response per status, described by the route's codes with that status, plus 503", () => {
+  it("one response per status, described by the route's codes with that status, plus 405 and 503", () => {
     const responses = errorResponses("VALIDATION_ERROR", "INVALID_RESET_TOKEN", "RATE_LIMITED");
-    expect(Object.keys(responses).sort()).toEqual(["400", "429", "503"]);
+    expect(Object.keys(responses).sort()).toEqual(["400", "405", "429", "503"]);
     expect(responses[400].description).toBe(
       `VALIDATION_ERROR: ${errorTable.VALIDATION_ERROR.description}; ` +
         `INVALID_RESET_TOKEN: ${errorTable.INVALID_RESET_TOKEN.description}`,
+    );
+    expect(responses[405].description).toBe(
+      `METHOD_NOT_ALLOWED: ${errorTable.METHOD_NOT_ALLOWED.description}`,
     );
     expect(responses[503].description).toBe(
       `SERVICE_UNAVAILABLE: ${errorTable.SERVICE_UNAVAILABLE.description}`,
