@@ -3,7 +3,11 @@
 // statement uses a function PostgreSQL designates volatile (or stable, in newer versions of
 // Cloudflare's "Query caching" page). Every read of this app decides or shows who may do what now
 // (the access-token check, the accounts, the listing, the audit log, /ready), so none may be
-// answered from a cache, whatever the Hyperdrive configuration says.
+// answered from a cache, whatever the Hyperdrive configuration says. It is done here, to every
+// statement the Worker sends, rather than per query (a marker each new read would have to
+// remember) or with a second, uncached binding (every read here would need it): every Worker test
+// runs behind a stand-in for the cache that fails on any statement it may cache
+// (tests/support/hyperdrive-stand-in.ts).
 
 /** A CTE that calls clock_timestamp(), volatile under either version of the rule. */
 const VOLATILE_CTE = "uncached_by_hyperdrive as (select clock_timestamp())";

@@ -72,15 +72,24 @@ export async function startHyperdriveStandIn(options: {
   const sockets = new Set<net.Socket>();
   let hits = 0;
 
+  // The Worker's statements are a small fixed set: each is judged once.
+  const judged = new Map<string, boolean>();
   const cacheable = (text: string | undefined) => {
-    if (text === undefined || !isCacheable(text, uncacheable)) return false;
-    seen.add(text);
-    return true;
+    if (text === undefined) return false;
+    let verdict = judged.get(text);
+    if (verdict === undefined) {
+      verdict = isCacheable(text, uncacheable);
+      judged.set(text, verdict);
+    }
+    if (verdict) seen.add(text);
+    return verdict;
   };
 
   const server = net.createServer((client) => {
     const upstream = net.connect(options.target.port, options.target.host);
     for (const socket of [client, upstream]) {
+      // Answers go out in pieces; Nagle's algorithm would hold each piece for an ACK.
+      socket.setNoDelay(true);
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
       socket.on("error", () => socket.destroy());
@@ -140,35 +149,46 @@ export async function startHyperdriveStandIn(options: {
     }
 
     const fromServer = reader(() => false, onServerMessage);
+    // What one chunk from the server turns into, sent to the client as one write.
+    let out: Buffer[] = [];
+    const send = (bytes: Buffer) => void out.push(bytes);
+    const flush = () => {
+      if (out.length > 0) client.write(Buffer.concat(out));
+      out = [];
+    };
     upstream.on("data", (chunk: Buffer) => {
-      if (opaque) return void client.write(chunk);
+      receive(chunk);
+      flush();
+    });
+    function receive(chunk: Buffer) {
+      if (opaque) return send(chunk);
       let bytes = chunk;
       while (sslAnswers > 0 && bytes.length > 0) {
         sslAnswers--;
         const answer = String.fromCharCode(bytes[0] as number);
         if (answer === "S" || answer === "G") opaque = true;
-        client.write(bytes.subarray(0, 1));
+        send(bytes.subarray(0, 1));
         bytes = bytes.subarray(1);
-        if (opaque) return void client.write(bytes);
+        if (opaque) return send(bytes);
       }
       fromServer(bytes);
-    });
+    }
 
     function onServerMessage(message: Message) {
       const head = slots[0];
       // Notices, parameter changes and notifications may come at any time.
-      if (!head || "NSA".includes(message.type)) return void client.write(message.raw);
+      if (!head || "NSA".includes(message.type)) return void send(message.raw);
       if (message.type === "E" && head.ends !== "Z") {
-        client.write(Buffer.concat([...head.held, message.raw]));
+        send(Buffer.concat([...head.held, message.raw]));
         // The server skips everything up to the next Sync.
         while (slots.length > 0 && (slots[0] as Slot).ends !== "Z") slots.shift();
         return;
       }
       if (head.key === undefined || head.failed) {
-        client.write(message.raw);
+        send(message.raw);
       } else if (message.type === "E") {
         head.failed = true;
-        client.write(Buffer.concat([...head.held, message.raw]));
+        send(Buffer.concat([...head.held, message.raw]));
         head.held = [];
       } else if (head.ends.includes(message.type) && message.type !== "I" && message.type !== "s") {
         // A complete answer: the kept one if still fresh, else this one, kept from now on.
@@ -177,14 +197,14 @@ export async function startHyperdriveStandIn(options: {
         const kept = cache.get(head.key);
         if (kept && Date.now() - kept.at < maxAgeMs) {
           hits++;
-          client.write(kept.reply);
+          send(kept.reply);
         } else {
           cache.set(head.key, { at: Date.now(), reply });
-          client.write(reply);
+          send(reply);
         }
-        if (head.ends === "Z") client.write(message.raw);
+        if (head.ends === "Z") send(message.raw);
       } else if (head.ends.includes(message.type)) {
-        client.write(Buffer.concat([...head.held, message.raw]));
+        send(Buffer.concat([...head.held, message.raw]));
       } else {
         head.held.push(message.raw);
         return;
