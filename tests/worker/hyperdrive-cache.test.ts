@@ -2,7 +2,9 @@ import { sql as drizzleSql } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
+import { uncachedByHyperdrive } from "../../src/worker/uncached-reads";
 import { expectUnauthorized, getSelf, setActive } from "../support/auth-helpers";
+import { isCacheable, uncacheableFunctions } from "../support/hyperdrive-rules";
 import { type HyperdriveStandIn, startHyperdriveStandIn } from "../support/hyperdrive-stand-in";
 import { loginPair, logout } from "../support/session-helpers";
 import { createWorkerApi } from "../support/worker-api";
@@ -94,6 +96,35 @@ describe("the stand-in for Hyperdrive's query cache", () => {
     await addAccount();
     expect(await count(text, [0], true)).toBe(before + 1);
     expect(standIn.cacheableStatements()).not.toContain(text);
+  });
+});
+
+describe("the Worker's marker (src/worker/uncached-reads.ts)", () => {
+  it.each([
+    ["select 1 as n"],
+    ["with a as (select 2 as n) select n from a"],
+    [
+      "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT max(n) AS n FROM r",
+    ],
+    ["(select 4 as n) union all (select 5)"],
+    ["values (6)"],
+    ["select id as n from users where id > 0 order by id limit 2 for update"],
+  ])("makes %s uncacheable and returns the same rows", async (text) => {
+    const db = postgres(api.database.url as string, { max: 1, onnotice: () => {} });
+    try {
+      const uncacheable = await uncacheableFunctions(api.database.url as string);
+      const marked = uncachedByHyperdrive(text);
+      expect(isCacheable(text, uncacheable)).toBe(true);
+      expect(isCacheable(marked, uncacheable)).toBe(false);
+      expect(await db.unsafe(marked)).toEqual(await db.unsafe(text));
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("leaves writes as they are: Hyperdrive never caches them", () => {
+    const write = "insert into audit_log (action) values ('logout')";
+    expect(uncachedByHyperdrive(write)).toBe(write);
   });
 });
 
