@@ -23,15 +23,19 @@ export function planPerCall<Q extends { toSQL(): { sql: string } }>(query: Q): Q
  * Drizzle asks for unnamed statements unless a query was built with `.prepare()`, and postgres.js
  * then describes each parameterized query before running it: two round trips instead of one,
  * and no pipelining. The app's queries are a small fixed set, so the statement cache stays small.
- * The exceptions are marked by `planPerCall`.
+ * The exceptions are marked by `planPerCall`. `rewrite` maps each statement's text just before it
+ * goes out (the Worker's marks reads that Hyperdrive must not cache: src/worker/uncached-reads.ts).
  */
-export function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
+export function preparedByDefault<T extends postgres.Sql | postgres.TransactionSql>(
+  client: T,
+  rewrite: (text: string) => string = (text) => text,
+): T {
   return new Proxy(client as T & Record<string, unknown>, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === "unsafe" && typeof value === "function") {
         return (text: string, params?: unknown[], options?: object) =>
-          (value as Unsafe).call(target, text, params, {
+          (value as Unsafe).call(target, rewrite(text), params, {
             ...options,
             prepare: !plannedPerCall.has(text),
           });
@@ -42,7 +46,7 @@ export function preparedByDefault<T extends postgres.Sql | postgres.TransactionS
           return (value as (...a: unknown[]) => unknown).call(
             target,
             ...args,
-            (tx: postgres.TransactionSql) => body(preparedByDefault(tx)),
+            (tx: postgres.TransactionSql) => body(preparedByDefault(tx, rewrite)),
           );
         };
       }

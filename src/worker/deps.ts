@@ -11,6 +11,7 @@ import { QUERY_DEADLINE_MS, withDeadline } from "../lib/postgres-deadline";
 import { preparedByDefault } from "../lib/postgres-prepared";
 import { mailerFor } from "../mail/from-config";
 import { wasmArgon2 } from "./argon2";
+import { uncachedByHyperdrive } from "./uncached-reads";
 
 // argon2 runs inside the isolate, so its cap is per isolate: one capped hasher per config,
 // which workerConfig already keeps per isolate.
@@ -46,7 +47,7 @@ export function openRequestScope(
     connect_timeout: 3,
     onnotice: () => {},
   });
-  const bounded = withDeadline(preparedByDefault(client), QUERY_DEADLINE_MS);
+  const bounded = withDeadline(preparedByDefault(client, uncachedByHyperdrive), QUERY_DEADLINE_MS);
   const background: Promise<unknown>[] = [];
   const deps: Deps = {
     db: drizzle(bounded, { schema }),

@@ -3,6 +3,7 @@ import type { ContractApi, StartOptions } from "./contract-api";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { startFakeResend } from "./fake-resend";
 import { httpContractApi } from "./http-api";
+import { type HyperdriveStandIn, startHyperdriveStandIn } from "./hyperdrive-stand-in";
 import { testEnv } from "./test-env";
 
 /** The part of Miniflare's API these tests use (loaded from wrangler's own dependency). */
@@ -22,10 +23,13 @@ export type ScheduledResult = { outcome: string; noRetry: boolean };
  * Miniflare, as `wrangler dev` runs it but without wrangler's dev proxy and file watcher: its
  * Hyperdrive binding on the test file's own Postgres database, wrangler.toml's compatibility
  * settings and [vars], `options.env` on top, and mail through the Resend SDK to a fake Resend.
+ * Between the binding and the database sits a stand-in for Hyperdrive's query cache, with its
+ * default settings (hyperdrive-stand-in.ts): `close()` fails when the Worker sent a statement
+ * that Hyperdrive may cache, which none of its reads may be (README, "Production, step by step").
  */
 export async function createWorkerApi(
   options: StartOptions & {
-    /** Where the Worker's Hyperdrive binding points instead (a proxy in front of the database). */
+    /** Where the Hyperdrive stand-in connects instead (a proxy in front of the database). */
     hyperdriveUrl?: (databaseUrl: string) => string;
     /** Receives what the Worker logs (console.*), line by line, instead of the test's output. */
     onLog?: (entry: { level: string; message: string }) => void;
@@ -34,6 +38,7 @@ export async function createWorkerApi(
   ContractApi & {
     database: TestDatabase;
     url: URL;
+    hyperdrive: HyperdriveStandIn;
     /** Runs the Worker's scheduled handler, as a Cron Trigger would. */
     scheduled(cron: string): Promise<ScheduledResult>;
   }
@@ -47,6 +52,14 @@ export async function createWorkerApi(
     RESEND_BASE_URL: resend.url,
     ...options.env,
   });
+  const origin = new URL(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl);
+  const hyperdrive = await startHyperdriveStandIn({
+    target: { host: origin.hostname, port: Number(origin.port || 5432) },
+    databaseUrl,
+  });
+  const binding = new URL(origin);
+  binding.hostname = "127.0.0.1";
+  binding.port = String(hyperdrive.port);
   const bundle = inject("workerBundle");
   if (!bundle)
     throw new Error("worker tests run in the vitest project `worker` (it builds the bundle)");
@@ -59,7 +72,7 @@ export async function createWorkerApi(
     bindings: { ...bundle.vars, ...vars },
     // As Cloudflare serves them: a request for one of these files never reaches the Worker.
     assets: { directory: bundle.assetsDirectory, routerConfig: { has_user_worker: true } },
-    hyperdrives: { HYPERDRIVE: withPassword(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl) },
+    hyperdrives: { HYPERDRIVE: withPassword(binding.toString()) },
     host: "127.0.0.1",
     port: 0,
     // No request.cf from the network: offline is fine.
@@ -74,7 +87,12 @@ export async function createWorkerApi(
   try {
     base = await worker.ready;
   } catch (error) {
-    await Promise.allSettled([worker.dispose(), resend.close(), database.drop()]);
+    await Promise.allSettled([
+      worker.dispose(),
+      resend.close(),
+      database.drop(),
+      hyperdrive.close(),
+    ]);
     throw error;
   }
 
@@ -82,7 +100,10 @@ export async function createWorkerApi(
     base,
     database,
     resend,
-    stop: () => worker.dispose(),
+    stop: async () => {
+      await worker.dispose();
+      await hyperdrive.close();
+    },
     // workerd closes a connection, without saying so (no `Connection: close`), once it has
     // answered a request whose body the Worker did not read (a 415 or a 413, for one), and
     // Node's fetch may already have sent the next request on it, which is then lost.
@@ -93,6 +114,16 @@ export async function createWorkerApi(
     ...api,
     /** Where workerd listens, for tests that speak HTTP on a socket of their own. */
     url: base,
+    hyperdrive,
+    async close() {
+      await api.close();
+      const cacheable = hyperdrive.cacheableStatements();
+      if (cacheable.length > 0) {
+        throw new Error(
+          `The Worker sent statements Hyperdrive's query cache may answer (stale):\n${cacheable.join("\n")}`,
+        );
+      }
+    },
     async scheduled(cron) {
       return (await worker.getWorker()).scheduled({ cron });
     },
