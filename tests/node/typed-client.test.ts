@@ -24,6 +24,7 @@ const typedPaths = [
   "/assets/:name",
   "/health",
   "/ready",
+  "/.well-known/jwks.json",
   "/api/user/register",
   "/api/user/login",
   "/api/user/forget_password",

@@ -1,6 +1,7 @@
 import type { Database } from "../../src/db/database";
 import type { MailMessage } from "../../src/mail/mailer";
 import type { apiClient } from "./api-client";
+import type { TestDatabase } from "./database";
 import { createTestApi } from "./node-api";
 
 /**
@@ -34,10 +35,19 @@ export const PUBLIC_USER_KEYS = [
   "username",
 ];
 
-export type StartOptions = { env?: Record<string, string> };
+export type StartOptions = {
+  env?: Record<string, string>;
+  /**
+   * A database of the caller's (createTestDatabase({ needsServer: true }), which every target
+   * reaches) instead of one of the API's own; its close() then leaves the database to the caller.
+   */
+  database?: TestDatabase;
+};
 
 /** Starts the API under test on the runtime named by TEST_TARGET. */
 export async function startApi(options: StartOptions = {}): Promise<ContractApi> {
+  if (options.database)
+    options = { ...options, database: { ...options.database, drop: async () => {} } };
   const target = process.env.TEST_TARGET ?? "node";
   if (target === "node") return createTestApi(options);
   if (target === "node-http") return (await import("./node-http-api")).createNodeHttpApi(options);
