@@ -7,17 +7,21 @@ export type SigningJwk = { kty: "OKP"; crv: "Ed25519"; kid: string; x: string; d
 /** The public half of a signing key, as GET /.well-known/jwks.json lists it. */
 export type PublicJwk = Omit<SigningJwk, "d"> & { alg: "EdDSA"; use: "sig" };
 
-// 32 bytes in unpadded base64url: an Ed25519 seed (d) or public key (x).
-const key32 = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes in unpadded base64url");
+/** 32 bytes in unpadded base64url: an Ed25519 private key (d) or public key (x). */
+const key32 = (what: string) => {
+  const message = `must be the ${what} key, 32 bytes in unpadded base64url`;
+  return z.string(message).regex(/^[A-Za-z0-9_-]{43}$/, message);
+};
+const KID = "must be 1-64 of [A-Za-z0-9._-]";
 
 // Other members a JWK may carry (`ext`, `key_ops` from WebCrypto's export) are dropped; `alg` and
 // `use`, when present, must say what the key is used for.
 const signingJwk = z.object({
   kty: z.literal("OKP", 'must be "OKP"'),
   crv: z.literal("Ed25519", 'must be "Ed25519"'),
-  kid: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1-64 of [A-Za-z0-9._-]"),
-  x: key32,
-  d: key32,
+  kid: z.string(KID).regex(/^[A-Za-z0-9._-]{1,64}$/, KID),
+  x: key32("public"),
+  d: key32("private"),
   alg: z.enum(["EdDSA", "Ed25519"], 'must be "EdDSA"').optional(),
   use: z.literal("sig", 'must be "sig"').optional(),
 });

@@ -54,3 +54,43 @@ export function verifiesWith(token: string, jwk: { x: string }) {
 /** A JWT part (header or payload) as an object. */
 export const decodePart = (token: string, index: 0 | 1): Record<string, unknown> =>
   JSON.parse(Buffer.from(token.split(".")[index] ?? "", "base64url").toString("utf8"));
+
+/**
+ * JWT_SIGNING_KEYS values the config must refuse, each with the name its message starts with
+ * (the variable, or the variable and the member at fault) and the private material it holds,
+ * which no message may quote.
+ */
+export function malformedKeySets(): {
+  label: string;
+  value: string;
+  names: string;
+  secrets: string[];
+}[] {
+  const a = newSigningKey("a");
+  const b = newSigningKey("b");
+  const { d: _d, ...publicOnly } = a;
+  const cases: [string, unknown, string][] = [
+    [
+      "not JSON (a single key's text cut short)",
+      JSON.stringify([a]).slice(0, -5),
+      "JWT_SIGNING_KEYS",
+    ],
+    ["a single JWK instead of an array", a, "JWT_SIGNING_KEYS"],
+    ["an empty array", [], "JWT_SIGNING_KEYS"],
+    ["a public key only (no d)", [publicOnly], "JWT_SIGNING_KEYS.0.d"],
+    ["an EC key", [{ ...a, kty: "EC", crv: "P-256" }], "JWT_SIGNING_KEYS.0.kty"],
+    ["an X25519 key", [{ ...a, crv: "X25519" }], "JWT_SIGNING_KEYS.0.crv"],
+    ["a key without a kid", [{ ...a, kid: undefined }], "JWT_SIGNING_KEYS.0.kid"],
+    ["a kid with a slash", [{ ...a, kid: "../a" }], "JWT_SIGNING_KEYS.0.kid"],
+    ["a kid twice", [a, { ...b, kid: a.kid }], "JWT_SIGNING_KEYS.1.kid"],
+    ["the x of another key", [a, { ...b, x: a.x }], "JWT_SIGNING_KEYS.1.x"],
+    ["a d of 31 bytes", [{ ...a, d: a.d.slice(0, 42) }], "JWT_SIGNING_KEYS.0.d"],
+    ["an HS256 alg", [{ ...a, alg: "HS256" }], "JWT_SIGNING_KEYS.0.alg"],
+  ];
+  return cases.map(([label, value, names]) => ({
+    label,
+    value: typeof value === "string" ? value : JSON.stringify(value),
+    names,
+    secrets: [a.d, b.d, a.d.slice(0, 42)],
+  }));
+}
