@@ -56,7 +56,7 @@ export async function issueAccessToken(
   return {
     access_token:
       keys.jwtSigningKeys.length > 0
-        ? await signEdDsa(claims, await keyRing(keys.jwtSigningKeys))
+        ? signEdDsa(claims, keyRing(keys.jwtSigningKeys))
         : await sign(claims, await signingKey(keys.jwtSecret), "HS256"),
     token_type: "Bearer" as const,
     expires_in: ttl,
@@ -64,9 +64,9 @@ export async function issueAccessToken(
 }
 
 /** An EdDSA JWT whose header names the signing key, so verifiers pick it from the JWKS. */
-async function signEdDsa(claims: AccessClaims, ring: KeyRing) {
+function signEdDsa(claims: AccessClaims, ring: KeyRing) {
   const input = `${encodePart({ alg: "EdDSA", typ: "JWT", kid: ring.signer.kid })}.${encodePart(claims)}`;
-  return `${input}.${Buffer.from(await signWith(ring, input)).toString("base64url")}`;
+  return `${input}.${signWith(ring, input).toString("base64url")}`;
 }
 
 const encodePart = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -87,20 +87,20 @@ const VERIFIED_MAX = 4096;
  * Verifies signature and algorithm, then time against the injected clock. The algorithm is fixed
  * by the configuration: with a key set, EdDSA under the key the header's kid names and nothing
  * else, HS256 included (README, "Decisions"); without one, HS256 under the secret. `none` never
- * passes. Returns undefined for any token that must be refused. The HMAC is checked synchronously with
- * node:crypto (workerd has it under nodejs_compat): WebCrypto's key import and job scheduling
- * cost more than the HMAC itself.
+ * passes. Returns undefined for any token that must be refused. Signatures are checked
+ * synchronously with node:crypto (workerd has it under nodejs_compat): WebCrypto's key import
+ * and job scheduling cost more than the HMAC itself, and its Ed25519 jobs wait behind argon2.
  */
-export async function verifyAccessToken(
+export function verifyAccessToken(
   token: string,
   keys: TokenKeys,
   clock: Clock,
-): Promise<VerifiedClaims | undefined> {
+): VerifiedClaims | undefined {
   const keySet: KeySet = keys.jwtSigningKeys.length > 0 ? keys.jwtSigningKeys : keys.jwtSecret;
   let checked = verified.get(token);
   if (checked?.keySet !== keySet) {
     checked =
-      typeof keySet === "string" ? checkToken(token, keySet) : await checkEdDsaToken(token, keySet);
+      typeof keySet === "string" ? checkToken(token, keySet) : checkEdDsaToken(token, keySet);
     if (!checked) return undefined;
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
     verified.set(token, checked);
@@ -122,7 +122,7 @@ function checkToken(token: string, secret: string): Checked | undefined {
 }
 
 /** The EdDSA counterpart of checkToken: the key is the one the header's kid names in the set. */
-async function checkEdDsaToken(token: string, keys: readonly SigningJwk[]) {
+function checkEdDsaToken(token: string, keys: readonly SigningJwk[]) {
   const [header, body, signature, extra] = token.split(".");
   if (header === undefined || body === undefined || signature === undefined) return undefined;
   const kid = extra === undefined ? eddsaKid(header) : undefined;
@@ -130,8 +130,7 @@ async function checkEdDsaToken(token: string, keys: readonly SigningJwk[]) {
   const bytes = Buffer.from(signature, "base64url");
   // Canonical base64url only, as for HS256: no other spelling of the same signature passes.
   if (bytes.length !== 64 || bytes.toString("base64url") !== signature) return undefined;
-  const input = `${header}.${body}`;
-  if (!(await verifiedBy(await keyRing(keys), kid, input, new Uint8Array(bytes)))) return undefined;
+  if (!verifiedBy(keyRing(keys), kid, `${header}.${body}`, bytes)) return undefined;
   return claimsOf(body, keys);
 }
 
