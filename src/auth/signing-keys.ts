@@ -22,7 +22,7 @@ const signingJwk = z.object({
   kid: z.string(KID).regex(/^[A-Za-z0-9._-]{1,64}$/, KID),
   x: key32("public"),
   d: key32("private"),
-  alg: z.enum(["EdDSA", "Ed25519"], 'must be "EdDSA"').optional(),
+  alg: z.enum(["EdDSA", "Ed25519"], 'must be "EdDSA" or "Ed25519"').optional(),
   use: z.literal("sig", 'must be "sig"').optional(),
 });
 
@@ -66,9 +66,9 @@ export const signingKeySet = z
   );
 
 /**
- * Whether x is the public key of d. Checked here because WebCrypto differs between runtimes:
- * Node refuses such a JWK, workerd imports it and derives x from d, so it would sign with a key
- * the JWKS does not publish. node:crypto is synchronous (workerd has it under nodejs_compat).
+ * Whether x is the public key of d. A private key is made from d alone (node:crypto on both
+ * runtimes, and workerd's WebCrypto, ignore x), so a pair put together wrong would sign tokens
+ * with a key the JWKS does not publish.
  */
 function isKeyPair(key: { kid: string; x: string; d: string }) {
   try {
