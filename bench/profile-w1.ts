@@ -5,7 +5,8 @@
 //   source files with the most self time (bundle positions mapped back through its source map).
 // Flags: --duration=<s> (default 5), --rounds=<n> (default 3), --database-url=<url>;
 //   --against=<dir>: compare also the server of another checkout, in turn with this one (for
-//   instance `git archive` of an older commit, with node_modules linked);
+//   instance `git archive` of an older commit, with node_modules linked); --eddsa: compare also
+//   an API process that signs with EdDSA (JWT_SIGNING_KEYS), read with its own token;
 //   --profile, --connections=<n> (default 10); --summarize=<file.cpuprofile>: a profile taken.
 // Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";
@@ -22,6 +23,7 @@ import { medianResult } from "./measure";
 import { killAllServers, ROOT, startBaseline, startServer } from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
 import { median } from "./stats";
+import { benchSigningKeys } from "./token-verify";
 import { readUser } from "./workloads";
 
 const say = (line: string) => console.error(`[w1] ${line}`);
@@ -37,6 +39,7 @@ const rounds = Number(flags.get("rounds") ?? 3);
 const profile = flags.has("profile");
 const connections = Number(flags.get("connections") ?? 10);
 const against = flags.get("against");
+const eddsa = flags.has("eddsa");
 const databaseUrl = flags.get("database-url") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 const existing = flags.get("summarize");
@@ -63,19 +66,23 @@ try {
   const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const api = await startServer([...nodeFlags, "scripts/start.mjs"], appEnv);
   const token = (await login(api.url, self)).access;
-  const read = (url: string, conns: number) => () =>
-    runLoad({ url, connections: conns, duration, requests: readUser(self.username, token) });
+  const read =
+    (url: string, conns: number, as = token) =>
+    () =>
+      runLoad({ url, connections: conns, duration, requests: readUser(self.username, as) });
   // CPU time the server process spent per answered request: steadier than req/s on a machine
   // that other work shares, since waiting for a core costs no CPU time.
   const cpuPerRequest = new Map<string, number[]>();
-  const measured = (name: string, pid: number, url: string, conns: number) => async () => {
-    const before = cpuSeconds(pid);
-    const result = await read(url, conns)();
-    const perRequest = ((cpuSeconds(pid) - before) * 1e6) / (result.ok + result.failed);
-    const key = `${name}@${conns}`;
-    cpuPerRequest.set(key, [...(cpuPerRequest.get(key) ?? []), perRequest]);
-    return result;
-  };
+  const measured =
+    (name: string, pid: number, url: string, conns: number, as = token) =>
+    async () => {
+      const before = cpuSeconds(pid);
+      const result = await read(url, conns, as)();
+      const perRequest = ((cpuSeconds(pid) - before) * 1e6) / (result.ok + result.failed);
+      const key = `${name}@${conns}`;
+      cpuPerRequest.set(key, [...(cpuPerRequest.get(key) ?? []), perRequest]);
+      return result;
+    };
 
   if (profileDir) {
     say("warm-up…");
@@ -89,9 +96,17 @@ try {
     console.log(`profile: ${join(profileDir, file)}\n`);
     console.log(await summarize(join(profileDir, file)));
   } else {
-    const servers: Array<{ name: string; pid: number; url: string }> = [
+    const servers: Array<{ name: string; pid: number; url: string; token?: string }> = [
       { name: "API", pid: api.pid, url: api.url },
     ];
+    if (eddsa) {
+      const signing = await startServer(["scripts/start.mjs"], {
+        ...appEnv,
+        JWT_SIGNING_KEYS: benchSigningKeys(),
+      });
+      const eddsaToken = (await login(signing.url, self)).access;
+      servers.push({ name: "EdDSA", pid: signing.pid, url: signing.url, token: eddsaToken });
+    }
     if (against) {
       // An older checkout's server (its own scripts/start.mjs and bundle) on the same database.
       const other = await startServer([join(against, "scripts/start.mjs")], appEnv);
@@ -100,14 +115,14 @@ try {
     const baseline = await startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret });
     servers.push({ name: "baseline", pid: baseline.pid, url: baseline.url });
     say("warm-up…");
-    for (const server of servers) await read(server.url, 10)();
+    for (const server of servers) await read(server.url, 10, server.token)();
     for (const conns of [10, 50]) {
       say(`W1 at ${conns} connections, ${rounds} rounds of ${duration} s each, in turn…`);
       // In turn, round after round, so drift (a busy neighbour) hits every server alike.
       const results = new Map<string, LoadResult[]>();
       for (let round = 0; round < rounds; round++) {
-        for (const { name, pid, url } of servers) {
-          const result = await measured(name, pid, url, conns)();
+        for (const { name, pid, url, token: as } of servers) {
+          const result = await measured(name, pid, url, conns, as)();
           results.set(name, [...(results.get(name) ?? []), result]);
         }
       }
@@ -121,6 +136,12 @@ try {
             : `  ratio ${(r.rps / base.rps).toFixed(2)} (req/s), ${(cpu("baseline") / cpu(name)).toFixed(2)} (CPU)`;
         console.log(
           `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}  CPU ${Math.round(cpu(name))} µs/request${ratios}`,
+        );
+      }
+      if (eddsa) {
+        const rps = (name: string) => medianResult(results.get(name) ?? []).rps;
+        console.log(
+          `EdDSA / API (HS256) @${conns}: ${(rps("EdDSA") / rps("API")).toFixed(3)} (req/s), ${(cpu("API") / cpu("EdDSA")).toFixed(3)} (CPU)`,
         );
       }
     }

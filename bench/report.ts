@@ -36,6 +36,8 @@ export type BenchReport = {
   roundTrips: Check[];
   startup: Check[];
   memory: Check[];
+  /** µs to verify one access token, by kind (absent from reports made before issue 20). */
+  tokens?: Check[];
   notes: string[];
 };
 
@@ -87,7 +89,7 @@ export function toMarkdown(report: BenchReport): string {
       [head, "value", "target", "holds"],
       rows.map((c) => [
         c.name,
-        `${num(c.value, c.unit === "ms" || c.unit === "MiB" ? 1 : 0)} ${c.unit}`.trim(),
+        `${num(c.value, c.unit === "ms" || c.unit === "MiB" || c.unit === "µs" ? 1 : 0)} ${c.unit}`.trim(),
         c.target,
         verdict(c.holds),
       ]),
@@ -104,6 +106,7 @@ export function toMarkdown(report: BenchReport): string {
     "",
     checks(report.memory, "memory and liveness"),
     "",
+    ...(report.tokens ? [checks(report.tokens, "verifying one access token (Node)"), ""] : []),
     ...report.notes.map((n) => `- ${n}`),
     "",
   ].join("\n");

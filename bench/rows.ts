@@ -10,6 +10,8 @@ type Pair = { api: LoadResult; baseline: LoadResult };
 export type Measured = {
   w1: Pair;
   w1at50: Pair;
+  /** The API signing with EdDSA, and the same API with HS256, measured alternately. */
+  w1eddsa: { eddsa: LoadResult; hs256: LoadResult };
   w1b: Pair;
   w2: LoadResult;
   raw: RawRate;
@@ -18,6 +20,8 @@ export type Measured = {
   memory: MemoryResult;
   startup: StartupResult;
   roundTrips: Map<string, number>;
+  /** What verifying one token costs, by kind (bench/token-verify.ts). */
+  tokens: Check[];
   big?: Pair & { users: number };
 };
 
@@ -71,6 +75,21 @@ function versusBaseline(
   ];
 }
 
+/** W1 with EdDSA tokens against the same API with HS256 ones (issue 20: within 5 %). */
+function eddsaVersusHs256(pair: Measured["w1eddsa"], roundTrips: number | null) {
+  const ratio = pair.eddsa.rps / pair.hs256.rps;
+  return [
+    row("W1 self-read, EdDSA tokens", 10, pair.eddsa, {
+      ratio,
+      ratioTo: "HS256",
+      roundTrips,
+      target: "≥ 0.95 × the API with HS256 tokens",
+      holds: ratio >= 0.95,
+    }),
+    row("HS256: W1 self-read", 10, pair.hs256, { roundTrips }),
+  ];
+}
+
 export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"> {
   const rt = (op: string) => m.roundTrips.get(op) ?? null;
   const w2Ratio = m.w2.rps / m.raw.rate;
@@ -78,6 +97,7 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
   const workloads: WorkloadRow[] = [
     ...versusBaseline("W1 self-read", 10, m.w1, rt("GET self"), true),
     ...versusBaseline("W1 self-read", 50, m.w1at50, rt("GET self"), true),
+    ...eddsaVersusHs256(m.w1eddsa, rt("GET self")),
     ...versusBaseline("W1b admin reads another user", 10, m.w1b, rt("GET other (admin)"), false),
     row("W2 login (48 accounts)", 8, m.w2, {
       ratio: w2Ratio,
@@ -206,7 +226,7 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: mem.health.max <= 50,
     },
   ];
-  return { workloads, roundTrips, startup, memory, notes: NOTES };
+  return { workloads, roundTrips, startup, memory, tokens: m.tokens, notes: NOTES };
 }
 
 const NOTES = [
@@ -216,5 +236,6 @@ const NOTES = [
   "Raw argon2id: @node-rs/argon2 verify with the app's parameters (m=19456, t=2, p=1) in the bench process, best of 1, 2 and 4 at once; W3's ratio is informative (register hashes once, like a verify).",
   "Round trips: a TCP proxy between a second API process and Postgres counts, per connection, each burst of client→server bytes that follows server→client bytes. Each operation runs alone, after warm-up runs, and waits for 60 ms of silence before and after (background work included); the median is reported. Queries sent together in one pipeline count once; queries on two connections at once count twice.",
   "Start-up: from spawning `node scripts/start.mjs` (the bundle already current; a start after a source change adds the compile time above) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
+  "EdDSA: a third API process with JWT_SIGNING_KEYS (one Ed25519 key) against the first (HS256), alternately; W1 sends one token over and over, so both mostly read the verified-token cache. Token verification: the app's verifyAccessToken in the bench process, one token at a time, on tokens never seen (signature and claims) and seen before (the cache); the bare primitives beside, and again while 4 argon2id hashes fill libuv's thread pool, where Node runs WebCrypto's jobs.",
   "Memory: VmRSS/VmHWM from /proc/<pid>/status of the API process; /health is probed one request at a time on its own connection during the 200 concurrent logins.",
 ];

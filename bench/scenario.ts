@@ -21,6 +21,7 @@ import {
 } from "./seed";
 import { measureStartup } from "./startup";
 import { sleep } from "./stats";
+import { benchSigningKeys, measureTokenVerification } from "./token-verify";
 import { loginRequests, readUser, refreshRequests, registerRequests } from "./workloads";
 
 /** Everything the bench measures, in order, on a migrated empty database. */
@@ -65,18 +66,20 @@ export async function runScenario(
     });
     if (!started) throw new Error("the API did not start");
     const api: ServerProcess = started;
-    // The baseline, and a second API whose database traffic goes through the counting proxy,
-    // start together: neither start is measured.
-    const [baseline, counted] = await Promise.all([
+    // The baseline, a second API whose database traffic goes through the counting proxy, and a
+    // third that signs with EdDSA (JWT_SIGNING_KEYS) start together: no start is measured.
+    const [baseline, counted, eddsa] = await Promise.all([
       startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret }),
       startApi({ ...appEnv, DATABASE_URL: viaPort(db.url, proxy.port) }),
+      startApi({ ...appEnv, DATABASE_URL: db.url, JWT_SIGNING_KEYS: benchSigningKeys() }),
     ]);
-    servers.push(baseline, counted);
+    servers.push(baseline, counted, eddsa);
     await sleep(500);
     const idleRssMB = memoryOf(api.pid).rssMB;
 
     const selfToken = (await login(api.url, self)).access;
     const adminToken = (await login(api.url, admin)).access;
+    const eddsaToken = (await login(eddsa.url, self)).access;
     const read =
       (server: ServerProcess, connections: number, who = self.username, token = selfToken) =>
       () =>
@@ -86,10 +89,17 @@ export async function runScenario(
     log("Warm-up (not recorded)…");
     await read(api, 10)();
     await read(baseline, 10)();
+    await read(eddsa, 10, self.username, eddsaToken)();
 
     log("W1 self-read, 10 and 50 connections, API and baseline alternately…");
     const w1 = await alternate(rounds, read(api, 10), read(baseline, 10));
     const w1at50 = await alternate(rounds, read(api, 50), read(baseline, 50));
+    log("W1 with EdDSA tokens and with HS256 ones, alternately…");
+    const w1eddsa = await alternate(
+      rounds,
+      read(eddsa, 10, self.username, eddsaToken),
+      read(api, 10),
+    );
     log("W1b admin reads another user…");
     const w1b = await alternate(rounds, readOther(api), readOther(baseline));
 
@@ -127,6 +137,9 @@ export async function runScenario(
       });
     });
 
+    log("Token verification, one token at a time in this process…");
+    const tokens = await measureTokenVerification(options.smoke ? 100 : 2000, rounds);
+
     log("Memory and /health under 200 concurrent logins…");
     const memory = await measureMemory(api, accounts, duration, idleRssMB);
 
@@ -159,6 +172,7 @@ export async function runScenario(
       ...buildRows({
         w1: { api: w1.a, baseline: medianResult(w1.b) },
         w1at50: { api: w1at50.a, baseline: medianResult(w1at50.b) },
+        w1eddsa: { eddsa: w1eddsa.a, hs256: medianResult(w1eddsa.b) },
         w1b: { api: w1b.a, baseline: medianResult(w1b.b) },
         w2: w2.a,
         raw,
@@ -167,6 +181,7 @@ export async function runScenario(
         memory,
         startup,
         roundTrips,
+        tokens,
         big,
       }),
     };

@@ -14,6 +14,7 @@ import { noStore } from "./middleware/no-store";
 import { securityHeaders } from "./middleware/security-headers";
 import { auditRouter } from "./routes/audit/audit.index";
 import { authRouter } from "./routes/auth/auth.index";
+import { keysRouter } from "./routes/keys/keys.index";
 import { meRouter } from "./routes/me/me.index";
 import { pagesRouter } from "./routes/pages/pages.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
@@ -51,6 +52,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
   // One chain, returned: its type carries every route (src/client.ts's AppType must equal it).
   const routes = app
     .route("/", systemRouter)
+    .route("/", keysRouter)
     .route("/", authRouter)
     .route("/", sessionsRouter)
     .route("/", usersRouter)

@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import type { BlankEnv } from "hono/types";
 import type * as audit from "./routes/audit/audit.routes";
 import type * as auth from "./routes/auth/auth.routes";
+import type * as keys from "./routes/keys/keys.routes";
 import type * as me from "./routes/me/me.routes";
 import type * as sessions from "./routes/sessions/sessions.routes";
 import type * as system from "./routes/system/system.routes";
@@ -20,6 +21,7 @@ type RouteSchema<R extends RouteConfig> =
 
 type ApiSchema = RouteSchema<typeof system.health> &
   RouteSchema<typeof system.ready> &
+  RouteSchema<typeof keys.jwks> &
   RouteSchema<typeof auth.register> &
   RouteSchema<typeof auth.login> &
   RouteSchema<typeof auth.forgetPassword> &

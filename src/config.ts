@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { weakSecretReason } from "./auth/secret-strength";
+import { type SigningJwk, signingKeySet } from "./auth/signing-keys";
 import { randomToken } from "./auth/tokens";
 
 /** Raised when the environment is invalid; the message names the variable. */
@@ -49,6 +50,9 @@ const plainVars = {
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   PGLITE_DIR: z.string().min(1).default(".data/pglite"),
   ACCESS_TOKEN_TTL: seconds(900),
+  // Ed25519 private JWKs (the first signs, all verify): EdDSA access tokens and a JWKS. Unset:
+  // HS256 with JWT_SECRET_KEY, and an empty JWKS.
+  JWT_SIGNING_KEYS: signingKeySet.default(Object.freeze([]) as readonly SigningJwk[]),
   RESET_TOKEN_TTL: seconds(1800),
   // The reset link is APP_URL + token. Unset: this server's /reset-password page, on Node at
   // http://localhost:PORT (src/node/config.ts), on Workers at the request's origin (outside

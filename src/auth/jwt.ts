@@ -3,6 +3,8 @@ import { createHmac, timingSafeEqual, type webcrypto } from "node:crypto";
 import { sign } from "hono/jwt";
 import type { User } from "../db/schema";
 import type { Clock } from "../deps";
+import { type KeyRing, keyRing, signWith, verifiedBy } from "./key-ring";
+import type { SigningJwk } from "./signing-keys";
 
 export type AccessClaims = {
   sub: string;
@@ -27,10 +29,16 @@ const signingKey = (secret: string) => {
   return key;
 };
 
-/** Signs an HS256 access token carrying the account's current token version. */
+/**
+ * What access tokens are signed and checked with: the Ed25519 key set (EdDSA) when it is not
+ * empty, else the HS256 secret (both from the Config).
+ */
+export type TokenKeys = { jwtSecret: string; jwtSigningKeys: readonly SigningJwk[] };
+
+/** Signs an access token carrying the account's current token version. */
 export async function issueAccessToken(
   user: Pick<User, "id" | "role" | "tokenVersion">,
-  secret: string,
+  keys: TokenKeys,
   ttl: number,
   clock: Clock,
   sessionId?: string,
@@ -46,36 +54,53 @@ export async function issueAccessToken(
     ...(sessionId ? { sid: sessionId } : {}),
   };
   return {
-    access_token: await sign(claims, await signingKey(secret), "HS256"),
+    access_token:
+      keys.jwtSigningKeys.length > 0
+        ? signEdDsa(claims, keyRing(keys.jwtSigningKeys))
+        : await sign(claims, await signingKey(keys.jwtSecret), "HS256"),
     token_type: "Bearer" as const,
     expires_in: ttl,
   };
 }
 
+/** An EdDSA JWT whose header names the signing key, so verifiers pick it from the JWKS. */
+function signEdDsa(claims: AccessClaims, ring: KeyRing) {
+  const input = `${encodePart({ alg: "EdDSA", typ: "JWT", kid: ring.signer.kid })}.${encodePart(claims)}`;
+  return `${input}.${signWith(ring, input).toString("base64url")}`;
+}
+
+const encodePart = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
 /** What an access token asserts, once its signature and claims have been checked. */
 export type VerifiedClaims = { userId: number; ver: number; sid?: string };
 
-type Checked = VerifiedClaims & { secret: string; exp: number; nbf?: number };
+type KeySet = string | TokenKeys["jwtSigningKeys"];
+type Checked = VerifiedClaims & { keySet: KeySet; exp: number; nbf?: number };
 
-// Tokens that verified lately, so a client's next requests with the same token skip the HMAC and
-// the JSON parsing; only the time checks run again. Bounded: the oldest entry goes first.
+// Tokens that verified lately, so a client's next requests with the same token skip the signature
+// and the JSON parsing; only the time checks run again. Keyed by the whole token, signature
+// included, and valid only for the key set that verified it. Bounded: the oldest entry goes first.
 const verified = new Map<string, Checked>();
 const VERIFIED_MAX = 4096;
 
 /**
- * Verifies signature and algorithm (HS256 only: `none`, other algorithms and other keys are
- * refused) and then time against the injected clock. Returns undefined for any token that must
- * be refused. The HMAC is checked synchronously with node:crypto (workerd has it under
- * nodejs_compat): WebCrypto's key import and job scheduling cost more than the HMAC itself.
+ * Verifies signature and algorithm, then time against the injected clock. The algorithm is fixed
+ * by the configuration: with a key set, EdDSA under the key the header's kid names and nothing
+ * else, HS256 included (README, "Decisions"); without one, HS256 under the secret. `none` never
+ * passes. Returns undefined for any token that must be refused. Signatures are checked
+ * synchronously with node:crypto (workerd has it under nodejs_compat): WebCrypto's key import
+ * and job scheduling cost more than the HMAC itself, and its Ed25519 jobs wait behind argon2.
  */
 export function verifyAccessToken(
   token: string,
-  secret: string,
+  keys: TokenKeys,
   clock: Clock,
 ): VerifiedClaims | undefined {
+  const keySet: KeySet = keys.jwtSigningKeys.length > 0 ? keys.jwtSigningKeys : keys.jwtSecret;
   let checked = verified.get(token);
-  if (checked?.secret !== secret) {
-    checked = checkToken(token, secret);
+  if (checked?.keySet !== keySet) {
+    checked =
+      typeof keySet === "string" ? checkToken(token, keySet) : checkEdDsaToken(token, keySet);
     if (!checked) return undefined;
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
     verified.set(token, checked);
@@ -93,7 +118,24 @@ function checkToken(token: string, secret: string): Checked | undefined {
   // Compared as canonical base64url, so no other spelling of the same bytes passes.
   const expected = createHmac("sha256", secret).update(`${header}.${body}`).digest("base64url");
   if (!constantTimeEqual(expected, signature)) return undefined;
+  return claimsOf(body, secret);
+}
 
+/** The EdDSA counterpart of checkToken: the key is the one the header's kid names in the set. */
+function checkEdDsaToken(token: string, keys: readonly SigningJwk[]) {
+  const [header, body, signature, extra] = token.split(".");
+  if (header === undefined || body === undefined || signature === undefined) return undefined;
+  const kid = extra === undefined ? eddsaKid(header) : undefined;
+  if (kid === undefined) return undefined;
+  const bytes = Buffer.from(signature, "base64url");
+  // Canonical base64url only, as for HS256: no other spelling of the same signature passes.
+  if (bytes.length !== 64 || bytes.toString("base64url") !== signature) return undefined;
+  if (!verifiedBy(keyRing(keys), kid, `${header}.${body}`, bytes)) return undefined;
+  return claimsOf(body, keys);
+}
+
+/** The claims this API relies on, checked for shape; undefined when any is missing or wrong. */
+function claimsOf(body: string, keySet: KeySet): Checked | undefined {
   const payload = decodePart(body);
   if (!payload) return undefined;
   const { sub, ver, exp, nbf, sid } = payload;
@@ -102,7 +144,7 @@ function checkToken(token: string, secret: string): Checked | undefined {
   if (typeof ver !== "number" || !Number.isInteger(ver)) return undefined;
   if (sid !== undefined && typeof sid !== "string") return undefined;
   return {
-    secret,
+    keySet,
     userId: Number(sub),
     ver,
     sid,
@@ -127,6 +169,18 @@ function decodePart(part: string): Record<string, unknown> | undefined {
 function isHs256Header(part: string) {
   const header = decodePart(part);
   return header?.alg === "HS256" && (header.typ === undefined || header.typ === "JWT");
+}
+
+/**
+ * The kid of an EdDSA header, or undefined: for any other algorithm (HS256 too: the algorithm is
+ * fixed by the key set, so a public key can never serve as an HMAC secret), a header without a
+ * kid, or one asking for extensions this verifier does not know (`crit`, RFC 7515 §4.1.11).
+ */
+function eddsaKid(part: string) {
+  const header = decodePart(part);
+  if (header?.alg !== "EdDSA" || "crit" in header) return undefined;
+  if (header.typ !== undefined && header.typ !== "JWT") return undefined;
+  return typeof header.kid === "string" ? header.kid : undefined;
 }
 
 function constantTimeEqual(a: string, b: string) {

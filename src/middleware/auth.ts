@@ -18,7 +18,7 @@ export async function authenticate(c: Context<AppEnv>): Promise<User> {
   if (!match?.[1]) throw unauthorized();
 
   const { db, config, clock } = c.get("deps");
-  const claims = verifyAccessToken(match[1], config.jwtSecret, clock);
+  const claims = verifyAccessToken(match[1], config, clock);
   if (!claims) throw unauthorized();
 
   const holder = await findTokenHolder(db, claims.userId, claims.sid);

@@ -38,6 +38,8 @@ describe("npm run bench -- --smoke", () => {
       "baseline: W1 self-read",
       "W1 self-read",
       "baseline: W1 self-read",
+      "W1 self-read, EdDSA tokens",
+      "HS256: W1 self-read",
       "W1b admin reads another user",
       "baseline: W1b admin reads another user",
       "W2 login (48 accounts)",
@@ -71,7 +73,9 @@ describe("npm run bench -- --smoke", () => {
     ]);
     expect(report.startup).toHaveLength(4);
     expect(report.memory).toHaveLength(5);
-    for (const check of [...report.roundTrips, ...report.startup, ...report.memory]) {
+    expect(report.tokens).toHaveLength(9);
+    const checks = [...report.roundTrips, ...report.startup, ...report.memory];
+    for (const check of [...checks, ...(report.tokens ?? [])]) {
       expect(Number.isFinite(check.value), check.name).toBe(true);
     }
     expect(readFileSync(join(out, "latest.md"), "utf8")).toContain("| W1 self-read | 10 |");

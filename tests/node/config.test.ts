@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { estimatedEntropyBits, isRepeatedBlock } from "../../src/auth/secret-strength";
 import { ConfigError, envSchema, loadConfig, rateLimitedRoutes } from "../../src/config";
+import { malformedKeySets, newSigningKey } from "../support/jwk-helpers";
 
 // 32 random bytes, base64url: strong enough for production.
 const KEY = "TEIzp3EvIE5B1xRo3oqYh014XjjFKkH-aXw6UL7nkis";
@@ -161,5 +162,41 @@ describe("in production, a JWT_SECRET_KEY with low entropy is refused", () => {
     expect(isRepeatedBlock("abcab")).toBe(false);
     expect(isRepeatedBlock(KEY)).toBe(false);
     expect(isRepeatedBlock("")).toBe(false);
+  });
+});
+
+describe("JWT_SIGNING_KEYS", () => {
+  it("unset, the key set is empty (tokens stay HS256)", () => {
+    expect(loadConfig({ JWT_SECRET_KEY: KEY }).config.jwtSigningKeys).toEqual([]);
+  });
+
+  it("keeps the keys in order, each with only what signing needs", () => {
+    const [a, b] = [newSigningKey("a"), newSigningKey("b")];
+    // As WebCrypto exports a key, with members the config has no use for.
+    const exported = { ...b, alg: "Ed25519", ext: true, key_ops: ["sign"] };
+    const { config } = loadConfig({
+      JWT_SECRET_KEY: KEY,
+      JWT_SIGNING_KEYS: JSON.stringify([a, exported]),
+    });
+    expect(config.jwtSigningKeys).toEqual([a, b]);
+  });
+
+  it.each(malformedKeySets())(
+    "in production, refuses $label, naming $names and quoting no key",
+    ({ value, names, secrets }) => {
+      const message = problem({
+        NODE_ENV: "production",
+        JWT_SECRET_KEY: KEY,
+        JWT_SIGNING_KEYS: value,
+      });
+      expect(message).toMatch(new RegExp(`^ {2}${names.replaceAll(".", "\\.")}: `, "m"));
+      for (const secret of [value, ...secrets]) expect(message).not.toContain(secret);
+    },
+  );
+
+  it("refuses a malformed set in development too: there is no key to fall back on", () => {
+    expect(problem({ NODE_ENV: "development", JWT_SIGNING_KEYS: "[{" })).toMatch(
+      /^ {2}JWT_SIGNING_KEYS: must be a JSON array of Ed25519 private JWKs/m,
+    );
   });
 });

@@ -3,6 +3,7 @@ import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database";
+import { newSigningKey } from "../support/jwk-helpers";
 import {
   freePort,
   type NodeServer,
@@ -94,6 +95,23 @@ describe("the Node server's configuration at start-up", () => {
     expect(output()).toMatch(
       /^ {2}EXPOSE_RESET_TOKEN: must not be enabled when NODE_ENV=production$/m,
     );
+    expect(output()).not.toContain("User API on");
+  });
+
+  it("refuses a JWT_SIGNING_KEYS whose key pair is broken, naming it, never quoting the key", async () => {
+    const [good, other] = [newSigningKey("good"), newSigningKey("other")];
+    const { exited, output, child } = spawnNodeServer({
+      NODE_ENV: "production",
+      JWT_SECRET_KEY: randomBytes(32).toString("base64url"),
+      JWT_SIGNING_KEYS: JSON.stringify([good, { ...other, x: good.x }]),
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/unused",
+      PORT: String(await freePort()),
+    });
+    const code = await Promise.race([exited, sleep(20_000).then(() => "still running")]);
+    if (code === "still running") child.kill("SIGKILL");
+    expect(code).toBe(1);
+    expect(output()).toMatch(/^ {2}JWT_SIGNING_KEYS\.1\.x: is not the public key of d/m);
+    for (const secret of [good.d, other.d]) expect(output()).not.toContain(secret);
     expect(output()).not.toContain("User API on");
   });
 });

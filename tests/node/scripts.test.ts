@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config";
 import { nodeArgon2 } from "../../src/node/argon2";
 import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
@@ -159,5 +160,27 @@ describe("npm run db:migrate", () => {
     } finally {
       await sql.end();
     }
+  });
+});
+
+describe("npm run keys:new", () => {
+  it("prints one fresh Ed25519 key, alone on stdout, that JWT_SIGNING_KEYS accepts", async () => {
+    const runs = await Promise.all([npmRun("keys:new", {}), npmRun("keys:new", {})]);
+    const keys = runs.map((run) => {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trimEnd().split("\n")).toHaveLength(1);
+      expect(run.stderr).toContain("JWT_SIGNING_KEYS");
+      return JSON.parse(run.stdout) as Record<string, string>;
+    });
+    for (const key of keys) {
+      expect(Object.keys(key).sort()).toEqual(["crv", "d", "kid", "kty", "x"]);
+      expect(key.kid).toMatch(/^\d{4}-\d{2}-\d{2}-[A-Za-z0-9_-]{8}$/);
+    }
+    const [a, b] = keys as [Record<string, string>, Record<string, string>];
+    expect(a.kid).not.toBe(b.kid);
+    expect(a.d).not.toBe(b.d);
+    // The config checks the pair whole (x is the public key of d) and that kids differ.
+    const { config } = loadConfig({ JWT_SIGNING_KEYS: JSON.stringify(keys) });
+    expect(config.jwtSigningKeys.map((k) => k.kid)).toEqual([a.kid, b.kid]);
   });
 });

@@ -39,6 +39,7 @@ type PathsTypedAlike = {
 const typedPaths = [
   "/health",
   "/ready",
+  "/.well-known/jwks.json",
   "/api/user/register",
   "/api/user/login",
   "/api/user/forget_password",

@@ -1,7 +1,7 @@
 import type { Database } from "../../src/db/database";
 import type { MailMessage } from "../../src/mail/mailer";
 import type { apiClient } from "./api-client";
-import { createTestDatabase } from "./database";
+import { createTestDatabase, type TestDatabase } from "./database";
 import { createTestApi } from "./node-api";
 
 /**
@@ -39,15 +39,22 @@ export type StartOptions = {
   env?: Record<string, string>;
   /** A database server even in-process (PGlite has one connection: nothing can wait on a lock). */
   needsServer?: boolean;
+  /**
+   * A database of the caller's (createTestDatabase({ needsServer: true }), which every target
+   * reaches) instead of one of the API's own; its close() then leaves the database to the caller.
+   */
+  database?: TestDatabase;
 };
 
 /** Starts the API under test on the runtime named by TEST_TARGET. */
 export async function startApi(options: StartOptions = {}): Promise<ContractApi> {
+  if (options.database)
+    options = { ...options, database: { ...options.database, drop: async () => {} } };
   const target = process.env.TEST_TARGET ?? "node";
   if (target === "node") {
-    const database = options.needsServer
-      ? await createTestDatabase({ needsServer: true })
-      : undefined;
+    const database =
+      options.database ??
+      (options.needsServer ? await createTestDatabase({ needsServer: true }) : undefined);
     return createTestApi({ ...options, database });
   }
   if (target === "node-http") return (await import("./node-http-api")).createNodeHttpApi(options);

@@ -14,7 +14,7 @@ export async function createNodeHttpApi(
   options: StartOptions = {},
 ): Promise<ContractApi & { database: TestDatabase }> {
   // The server is another process: it needs a database server, not an in-memory PGlite.
-  const database = await createTestDatabase({ needsServer: true });
+  const database = options.database ?? (await createTestDatabase({ needsServer: true }));
   const resend = await startFakeResend();
   try {
     const server = await startNodeServer(

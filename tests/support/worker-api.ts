@@ -44,7 +44,7 @@ export async function createWorkerApi(
   }
 > {
   // workerd reaches Postgres over TCP: a server (TEST_DATABASE_URL or the local one), no PGlite.
-  const database = await createTestDatabase({ needsServer: true });
+  const database = options.database ?? (await createTestDatabase({ needsServer: true }));
   const databaseUrl = database.url as string;
   const resend = await startFakeResend();
   const vars = testEnv({

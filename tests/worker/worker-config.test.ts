@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config";
 import { passwordResetTokens } from "../../src/db/schema";
 import { workerConfig } from "../../src/worker/config";
+import { malformedKeySets } from "../support/jwk-helpers";
 import { TEST_JWT_SECRET } from "../support/node-api";
 import { createWorkerApi } from "../support/worker-api";
 
@@ -160,5 +161,35 @@ describe("reset links on Workers in production never follow the request's Host",
       /https:\/\/app\.example\.test\/reset-password\?token=[A-Za-z0-9_-]{43}/,
     );
     expect(`${mail?.text}${mail?.html}`).not.toContain("evil.example");
+  });
+});
+
+describe("a malformed JWT_SIGNING_KEYS on the Worker", () => {
+  const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production", APP_URL };
+
+  it.each(malformedKeySets())("is refused ($label), naming $names", ({ value, names, secrets }) => {
+    const message = problem({ ...env, JWT_SIGNING_KEYS: value });
+    expect(message).toMatch(new RegExp(`^ {2}${names.replaceAll(".", "\\.")}: `, "m"));
+    for (const secret of [value, ...secrets]) expect(message).not.toContain(secret);
+  });
+
+  it("in workerd, every request is a 500 and the log names the variable, never the key", async () => {
+    // The one mistake only a key import would otherwise find.
+    const mismatched = malformedKeySets().find((set) => set.label === "the x of another key");
+    const logged: string[] = [];
+    const api = await createWorkerApi({
+      env: { JWT_SIGNING_KEYS: mismatched?.value ?? "" },
+      onLog: (entry) => logged.push(entry.message),
+    });
+    try {
+      const res = await api.unchecked("/health");
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ msg: "Internal server error.", code: "INTERNAL" });
+      const log = logged.join("\n");
+      expect(log).toMatch(/^ {2}JWT_SIGNING_KEYS\.1\.x: is not the public key of d/m);
+      for (const secret of mismatched?.secrets ?? []) expect(log).not.toContain(secret);
+    } finally {
+      await api.close();
+    }
   });
 });
