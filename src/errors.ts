@@ -83,6 +83,9 @@ export const unauthorized = (message = "Missing or invalid access token.") =>
 /** Unknown login name and wrong password answer alike, so neither confirms an account. */
 export const invalidCredentials = () => unauthorized("Invalid username or password.");
 
+/** A password asked for again (by a route the caller is authenticated for) was wrong. */
+export const wrongPassword = () => unauthorized("Invalid password.");
+
 export const forbidden = (message = "You are not allowed to do this.") =>
   new ApiError("FORBIDDEN", message);
 

@@ -1,8 +1,9 @@
-import { pruneThrottles } from "./abuse/throttle.store";
+import { pruneRateLimits } from "./abuse/rate-limit.store";
 import { pgErrorCode } from "./db/database";
 import type { Deps } from "./deps";
+import { pruneLoginThrottles } from "./login/login-throttle.store";
+import { pruneResetTokens } from "./password-reset/reset-token.store";
 import { pruneSessions } from "./sessions/session.store";
-import { pruneResetTokens } from "./users/reset-token.store";
 
 // Data lifecycle: the rows that can no longer matter, deleted by the periodic job on Node, the
 // Cron Trigger on Workers and `npm run db:prune`. The rules live with each table's store.
@@ -27,8 +28,9 @@ export async function pruneStaleRows(
   const windows = Object.values(config.rateLimits).map((rule) => rule?.seconds ?? 0);
   const sessions = await pruneSessions(db, now, config.accessTokenTtl, signal);
   const resetTokens = await pruneResetTokens(db, now, config.resetEmailInterval, signal);
-  const throttles = await pruneThrottles(db, now, Math.max(0, ...windows), signal);
-  return { ...sessions, resetTokens, ...throttles };
+  const loginThrottles = await pruneLoginThrottles(db, now, signal);
+  const rateLimits = await pruneRateLimits(db, now, Math.max(0, ...windows), signal);
+  return { ...sessions, resetTokens, loginThrottles, rateLimits };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { RateLimitedRoute } from "../config";
 import type { AppEnv } from "../deps";
 import { tooManyRequests } from "../errors";
 import { rateLimitClient } from "./client-ip";
-import { hitRateLimit } from "./throttle.store";
+import { hitRateLimit } from "./rate-limit.store";
 
 /**
  * Per client IP (an IPv6 client by its /64) limit for one route, set by RATE_LIMIT_<ROUTE>. A

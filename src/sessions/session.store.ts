@@ -18,7 +18,7 @@ export type NewSession = {
 
 /**
  * The CTEs that start `session` and its first refresh token, in the statement that settles the
- * login (src/abuse/throttle.store.ts), so a login writes once. Nothing starts when `gate` (a CTE
+ * login (src/login/login-throttle.store.ts), so a login writes once. Nothing starts when `gate` (a CTE
  * name) has no row.
  */
 export function sessionStart(session: NewSession, gate: SQL, now: Date): SQL {

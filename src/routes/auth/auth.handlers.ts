@@ -1,15 +1,10 @@
-import {
-  lockedOutEntry,
-  readLogin,
-  recordFailure,
-  recordSuccess,
-} from "../../abuse/throttle.store";
-import { recordAudit } from "../../audit/audit.store";
 import { auditSource } from "../../audit/audit-source";
-import { hashPassword, verifyPassword } from "../../auth/password";
+import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
+import { checkPassword } from "../../login/check-password";
+import { recordSuccess } from "../../login/login-throttle.store";
 import { newSession } from "../../sessions/sessions";
 import { insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
@@ -39,29 +34,14 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
 
 export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const { username, password } = c.req.valid("json");
-  const { db, hasher, clock, config } = c.get("deps");
-  const now = clock.now();
-  // Throttled by the name, known or not, so 429s reveal nothing about accounts.
-  const { lockedForSeconds, user } = await readLogin(db, username, now);
-  const audit = { source: auditSource(c, now), account: user };
-  if (lockedForSeconds) {
-    await recordAudit(db, lockedOutEntry(user), audit.source);
-    throw lockedOut(lockedForSeconds);
-  }
-
-  // Unknown users are verified against a dummy hash: same answer, similar time.
-  const ok = await verifyPassword(hasher, user?.passwordHash, password);
-  // Concurrent attempts may have locked the name meanwhile: then this answer is withheld too.
-  if (!user || !ok) {
-    const lockedFor = await recordFailure(db, username, config.lockout, now, audit);
-    if (lockedFor) throw lockedOut(lockedFor);
-    throw invalidCredentials();
-  }
-  const session = user.active ? newSession(c.get("deps"), user, now) : undefined;
-  const lockedFor = await recordSuccess(db, username, now, session?.stored, {
-    ...audit,
-    account: user,
-  });
+  const deps = c.get("deps");
+  const now = deps.clock.now();
+  const source = auditSource(c, now);
+  const attempt = { login: username, password, refusal: invalidCredentials };
+  const user = await checkPassword(deps, attempt, source);
+  const session = user.active ? newSession(deps, user, now) : undefined;
+  const audit = { source, account: user };
+  const lockedFor = await recordSuccess(deps.db, username, now, session?.stored, audit);
   if (lockedFor) throw lockedOut(lockedFor);
   if (!session) throw forbidden("Your account is deactivated.");
   return c.json(await session.pair(), 200);

@@ -10,7 +10,7 @@ import {
   findResetTokenHolder,
   issueResetToken,
   resetPasswordWithToken,
-} from "../../users/reset-token.store";
+} from "../../password-reset/reset-token.store";
 import type * as routes from "./auth.routes";
 
 export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async (c) => {

@@ -1,15 +1,14 @@
 import type { Context } from "hono";
-import { lockedOutEntry, readLogin, recordFailure } from "../../abuse/throttle.store";
-import { recordAudit } from "../../audit/audit.store";
 import { auditSource } from "../../audit/audit-source";
-import { hashPassword, normalizePassword, verifyPassword } from "../../auth/password";
+import { hashPassword, normalizePassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { AppEnv } from "../../deps";
-import { conflict, lockedOut, unauthorized } from "../../errors";
+import { conflict, lockedOut, unauthorized, wrongPassword } from "../../errors";
 import type { AppRouteHandler } from "../../lib/handler";
 import { invalidParameter } from "../../lib/validation";
+import { checkPassword } from "../../login/check-password";
+import { changeOwnPassword, deleteOwnAccount } from "../../login/own-account.store";
 import { newSession } from "../../sessions/sessions";
-import { changeOwnPassword, deleteOwnAccount } from "../../users/own-account.store";
 import { toPublicUser, updateOwnNames } from "../../users/user.store";
 import type * as routes from "./me.routes";
 
@@ -27,27 +26,13 @@ export const updateMe: AppRouteHandler<routes.UpdateMeRoute> = async (c) => {
   return c.json(toPublicUser(updated), 200);
 };
 
-/**
- * Checks the caller's own password the way login checks one, under the same lockout (the
- * caller's username is the login name): a locked name is a 429 before any argon2 work, a wrong
- * password counts as a failed login (401, or 429 once it locks the name). Whoever holds a stolen
- * access token gets no more guesses here than at login.
- */
+/** The caller's own password checked as login checks one, its username the login name. */
 async function verifyOwnPassword(c: Context<AppEnv>, password: string, now: Date) {
   const me = c.get("currentUser");
-  const { db, hasher, config } = c.get("deps");
-  const audit = { source: auditSource(c, now), account: me };
-  const { lockedForSeconds } = await readLogin(db, me.username, now);
-  if (lockedForSeconds) {
-    await recordAudit(db, lockedOutEntry(me), audit.source);
-    throw lockedOut(lockedForSeconds);
-  }
-  if (!(await verifyPassword(hasher, me.passwordHash, password))) {
-    const lockedFor = await recordFailure(db, me.username, config.lockout, now, audit);
-    if (lockedFor) throw lockedOut(lockedFor);
-    throw unauthorized("Invalid password.");
-  }
-  return audit.source;
+  const source = auditSource(c, now);
+  const attempt = { login: me.username, password, account: me, refusal: wrongPassword };
+  await checkPassword(c.get("deps"), attempt, source);
+  return source;
 }
 
 export const changePassword: AppRouteHandler<routes.ChangePasswordRoute> = async (c) => {

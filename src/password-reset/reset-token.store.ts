@@ -1,9 +1,9 @@
 import { and, eq, gt, sql } from "drizzle-orm";
-import { throttleKey } from "../abuse/throttle.store";
 import { type AuditSource, auditCte } from "../audit/audit.store";
 import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { passwordResetTokens, type User, users } from "../db/schema";
-import { emailIs, usernameIs } from "./user.store";
+import { throttleKey } from "../login/login-throttle.store";
+import { emailIs, usernameIs } from "../users/user.store";
 
 // Password-reset tokens, stored only as their SHA-256.
 

@@ -1,16 +1,17 @@
 import { sql } from "drizzle-orm";
-import {
-  type LockRow,
-  lockedSeconds,
-  priorLock,
-  verifiedPasswordGate,
-} from "../abuse/throttle.store";
 import { type AuditSource, auditCte } from "../audit/audit.store";
 import { type Database, selectRows, sqlTime } from "../db/database";
 import type { User } from "../db/schema";
 import { type NewSession, sessionStart } from "../sessions/session.store";
+import {
+  type LockRow,
+  lockedSeconds,
+  passwordGate,
+  priorLock,
+  verifiedPasswordGate,
+} from "./login-throttle.store";
 
-// What an account does to itself once it has proven its password (POST /api/me/password,
+// What an account does to itself once checkPassword has passed (POST /api/me/password,
 // DELETE /api/me). Each is one statement, under the login name's lock (verifiedPasswordGate) and
 // only while the caller's token still holds (the account active, its token version unchanged),
 // with its audit entry.
@@ -22,7 +23,7 @@ type Me = Pick<User, "id" | "username" | "role" | "tokenVersion">;
 type Outcome = LockRow & { done: boolean };
 
 const stillHolds = (me: Me) =>
-  sql`id = ${me.id} and token_version = ${me.tokenVersion} and active and exists (select 1 from allowed)`;
+  sql`id = ${me.id} and token_version = ${me.tokenVersion} and active and exists (select 1 from ${passwordGate.allowed})`;
 
 /**
  * Sets the new password and bumps the token version (every older access token and session of
@@ -45,19 +46,20 @@ export async function changeOwnPassword(
     target: me,
     fields: ["password"],
   } as const;
+  const changed = sql.raw("changed");
   const [row] = await selectRows<Outcome>(
     db,
     sql`with ${verifiedPasswordGate(me.username, now)},
-      changed as (
+      ${changed} as (
         update users set password_hash = ${passwordHash}, token_version = token_version + 1,
           updated_at = ${time}
         where ${stillHolds(me)}
         returning id
       ), voided as (
-        delete from password_reset_tokens where user_id in (select id from changed)
-      ), ${sessionStart(session, sql`changed`, now)},
-      ${auditCte("logged", changedEntry, source, sql`from changed`)}
-      select ${priorLock}, exists (select 1 from changed) as done`,
+        delete from password_reset_tokens where user_id in (select id from ${changed})
+      ), ${sessionStart(session, changed, now)},
+      ${auditCte("logged", changedEntry, source, sql`from ${changed}`)}
+      select ${priorLock}, exists (select 1 from ${changed}) as done`,
   );
   return { lockedFor: lockedSeconds(row, now), changed: row?.done ?? false };
 }

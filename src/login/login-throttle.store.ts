@@ -1,6 +1,6 @@
 import { eq, type SQL, sql } from "drizzle-orm";
 import { type AuditSource, auditCte, type Party } from "../audit/audit.store";
-import type { Config, RateLimitRule } from "../config";
+import type { Config } from "../config";
 import {
   type Database,
   deleteInBatches,
@@ -9,13 +9,13 @@ import {
   selectRows,
   sqlTime,
 } from "../db/database";
-import { loginThrottles, rateLimits, users } from "../db/schema";
+import { loginThrottles, users } from "../db/schema";
 import { type NewSession, sessionStart } from "../sessions/session.store";
 import { emailIs, usernameIs } from "../users/user.store";
 
-// Counters that hold across Node instances and Worker isolates: consecutive failed logins per
-// login name, and per-client request counts per route. A login costs three round trips: the
-// rate-limit hit, readLogin, and recordSuccess or recordFailure.
+// The lockout: consecutive failed password checks per login name, held across Node instances and
+// Worker isolates, and the statements that settle a check under it. A login costs three round
+// trips: the rate-limit hit, readLogin, and recordSuccess or recordFailure.
 
 const MAX_LOCKOUT_SECONDS = 15 * 60;
 /** Failures further apart than this no longer count as consecutive. */
@@ -64,25 +64,32 @@ export async function readLogin(db: Database, login: string, now: Date) {
 }
 
 /**
- * The CTEs that settle a verified password under its login name's row lock: `prior` (the lock
- * the name had), `allowed` (a row when that lock has ended, or there was none) and `cleared` (the
- * name's failures, deleted when allowed). Guesses sent at once all pass readLogin while argon2
- * runs; concurrent failures may have locked the name meanwhile, and then the right password's
- * answer is withheld too: what the statement does on success it gates on `allowed`.
+ * The CTEs verifiedPasswordGate defines, by name, for the statements built on it: `prior` (the
+ * lock the name had) and `allowed` (a row when that lock has ended, or there was none).
+ */
+export const passwordGate = { prior: sql.raw("prior"), allowed: sql.raw("allowed") } as const;
+
+/**
+ * The CTEs that settle a verified password under its login name's row lock: passwordGate.prior,
+ * passwordGate.allowed and `cleared` (the name's failures, deleted when allowed). Guesses sent at
+ * once all pass readLogin while argon2 runs; concurrent failures may have locked the name
+ * meanwhile, and then the right password's answer is withheld too: what the statement does on
+ * success it gates on passwordGate.allowed.
  */
 export function verifiedPasswordGate(login: string, now: Date): SQL {
   const key = throttleKey(login);
-  return sql`prior as (
+  const { prior, allowed } = passwordGate;
+  return sql`${prior} as (
       select locked_until from login_throttles where key = ${key} for update
-    ), allowed as (
-      select 1 where not exists (select 1 from prior where locked_until > ${sqlTime(now)})
+    ), ${allowed} as (
+      select 1 where not exists (select 1 from ${prior} where locked_until > ${sqlTime(now)})
     ), cleared as (
-      delete from login_throttles where key = ${key} and exists (select 1 from allowed)
+      delete from login_throttles where key = ${key} and exists (select 1 from ${allowed})
     )`;
 }
 
-/** The end of the lock `prior` held, as the statements here return it (epoch seconds). */
-export const priorLock = sql`extract(epoch from (select locked_until from prior))::float8 as locked_until`;
+/** The end of the lock passwordGate.prior held, as the statements here return it (epoch seconds). */
+export const priorLock = sql`extract(epoch from (select locked_until from ${passwordGate.prior}))::float8 as locked_until`;
 
 /** The seconds the lock a statement found still lasts, else 0. */
 export const lockedSeconds = (row: LockRow | undefined, now: Date) =>
@@ -113,7 +120,8 @@ export async function recordSuccess(
   session: NewSession | undefined,
   audit: LoginAudit & { account: Party },
 ): Promise<number> {
-  const start = session ? sql`, ${sessionStart(session, sql`allowed`, now)}` : sql``;
+  const { allowed } = passwordGate;
+  const start = session ? sql`, ${sessionStart(session, allowed, now)}` : sql``;
   const { source, account } = audit;
   const outcome = session
     ? ({ action: "login.succeeded", actor: account, target: account } as const)
@@ -121,8 +129,8 @@ export async function recordSuccess(
   const [row] = await selectRows<LockRow>(
     db,
     sql`with ${verifiedPasswordGate(login, now)}${start},
-      ${auditCte("logged", outcome, source, sql`from allowed`)},
-      ${auditCte("throttled", lockedOutEntry(account), source, sql`where not exists (select 1 from allowed)`)}
+      ${auditCte("logged", outcome, source, sql`from ${allowed}`)},
+      ${auditCte("throttled", lockedOutEntry(account), source, sql`where not exists (select 1 from ${allowed})`)}
       select ${priorLock}`,
   );
   return lockedSeconds(row, now);
@@ -155,19 +163,21 @@ export async function recordFailure(
   const failed = target
     ? ({ action: "login.failed", target, detail: "password" } as const)
     : ({ action: "login.failed", detail: "unknown_account" } as const);
-  const wasLocked = sql`coalesce((select locked_until from prior) > ${time}, false)`;
+  // The same `prior` as verifiedPasswordGate's, so that priorLock reads it.
+  const { prior } = passwordGate;
+  const wasLocked = sql`coalesce((select locked_until from ${prior}) > ${time}, false)`;
   const [row] = await selectRows<LockRow>(
     db,
-    sql`with prior as (
+    sql`with ${prior} as (
         select locked_until from login_throttles where key = ${key} for update
       ), counted as (
         update login_throttles t set failures = ${failures},
           locked_until = ${lockUntil(failures)}, updated_at = ${time}
-        from prior where t.key = ${key} and not ${wasLocked}
+        from ${prior} where t.key = ${key} and not ${wasLocked}
       ), recreated as (
         -- A concurrent success deleted the row after readLogin made it.
         insert into login_throttles (key, failures, locked_until, updated_at)
-        select ${key}, 1, ${lockUntil(sql`1`)}, ${time} where not exists (select 1 from prior)
+        select ${key}, 1, ${lockUntil(sql`1`)}, ${time} where not exists (select 1 from ${prior})
         on conflict do nothing
       ), ${auditCte("logged", failed, audit.source, sql`where not ${wasLocked}`)},
       ${auditCte("throttled", lockedOutEntry(target), audit.source, sql`where ${wasLocked}`)}
@@ -177,46 +187,14 @@ export async function recordFailure(
 }
 
 /**
- * Counts one hit in a fixed window, in one atomic upsert (a new window restarts the count at 1).
- * Returns the seconds to wait when the hit is over the limit, else undefined, and whether it is
- * the first hit over the limit in its window.
+ * Deletes, in batches, a login name's row once its last failure is more than
+ * FAILURE_MEMORY_SECONDS old and any lock it earned has ended (PRUNE_GRACE_SECONDS later): the
+ * next failure would count as the first anyway, and nothing is locked, so the row means what no
+ * row means. (A login between readLogin and recordFailure finds it gone as if a concurrent success
+ * had deleted it, which recordFailure already handles.)
  */
-export async function hitRateLimit(db: Database, key: string, rule: RateLimitRule, now: Date) {
-  const windowMs = rule.seconds * 1000;
-  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
-  const [row] = await db
-    .insert(rateLimits)
-    .values({ key, windowStart, count: 1 })
-    .onConflictDoUpdate({
-      target: rateLimits.key,
-      set: {
-        count: sql`CASE WHEN "rate_limits"."window_start" = excluded."window_start" THEN "rate_limits"."count" + 1 ELSE 1 END`,
-        windowStart: sql`excluded."window_start"`,
-      },
-    })
-    .returning({ count: rateLimits.count });
-  if (!row || row.count <= rule.count) return undefined;
-  const wait = (windowStart.getTime() + windowMs - now.getTime()) / 1000;
-  return { wait, first: row.count === rule.count + 1 };
-}
-
-/**
- * Deletes login throttles and rate-limit counters that can no longer matter, in batches:
- * - a login name's row once its last failure is more than FAILURE_MEMORY_SECONDS old and any lock
- *   it earned has ended: the next failure would count as the first anyway, and nothing is locked,
- *   so the row means what no row means. (A login between readLogin and recordFailure finds it
- *   gone as if a concurrent success had deleted it, which recordFailure already handles.)
- * - a client's counter once its window has ended: the next hit starts a new window at 1 either
- *   way. Rows do not say their window, so the longest configured window is waited for.
- * Both wait PRUNE_GRACE_SECONDS more.
- */
-export async function pruneThrottles(
-  db: Database,
-  now: Date,
-  longestWindowSeconds: number,
-  signal?: AbortSignal,
-) {
-  const loginThrottles = await deleteInBatches(
+export function pruneLoginThrottles(db: Database, now: Date, signal?: AbortSignal) {
+  return deleteInBatches(
     db,
     (limit) => sql`delete from login_throttles where key in (
         select key from login_throttles
@@ -226,14 +204,4 @@ export async function pruneThrottles(
       )`,
     signal,
   );
-  const rateLimits = await deleteInBatches(
-    db,
-    (limit) => sql`delete from rate_limits where key in (
-        select key from rate_limits
-        where window_start < ${pruneCutoff(now, longestWindowSeconds)}
-        limit ${limit} for update skip locked
-      )`,
-    signal,
-  );
-  return { loginThrottles, rateLimits };
 }
