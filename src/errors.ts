@@ -128,6 +128,10 @@ export const serviceUnavailable = (
 ) =>
   new ApiError("SERVICE_UNAVAILABLE", message, { headers: { "Retry-After": retryAfter(seconds) } });
 
+/** 503: the cap on argon2 work in flight is reached (src/auth/hash-limiter.ts). */
+export const hashingSaturated = () =>
+  serviceUnavailable(1, "Too many password checks in progress, retry shortly.");
+
 /**
  * Thrown when the client hangs up before its request body arrived whole. Not one of the API's
  * answers (no one is left to read it), so not in the error table: it is answered, and so logged,

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
-import { log } from "./lib/log";
+import { log } from "./log/log";
 import { loadConfigOrExit } from "./node/config";
 import { connectionRules } from "./node/connection-rules";
 import { createNodeDeps } from "./node/deps";

@@ -1,18 +1,8 @@
-import { createMiddleware } from "hono/factory";
 import type { Config } from "../config";
-import type { AppEnv } from "../deps";
-import { serviceUnavailable } from "../errors";
+import { hashingSaturated as busy } from "../errors";
 import type { PasswordHasher } from "./password";
 
-const busy = () => serviceUnavailable(1, "Too many password checks in progress, retry shortly.");
-
 const MAX_WAITING = 512;
-
-/** The routes that hash refuse at once, before any database work, while the cap's queue is full. */
-export const requireHashCapacity = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.get("deps").hasher.saturated?.()) throw busy();
-  await next();
-});
 
 /**
  * Caps argon2 work in flight (each hash holds ~19 MiB): at most HASH_CONCURRENCY run, the rest

@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import { DEADLINE_CODE } from "../lib/postgres-deadline";
+import { DEADLINE_CODE } from "./postgres-deadline";
 import type * as schema from "./schema";
 
 /** Any Drizzle Postgres database over our schema: postgres.js on a server, PGlite embedded. */

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "../deps";
-import { log } from "../lib/log";
+import { log } from "../log/log";
 
 /**
  * One JSON line per request: its id, method, route pattern, status and duration. The pattern

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError, ClientClosedRequest, payloadTooLarge, unsupportedMediaType } from "../errors";
-import { assertValidText } from "../lib/validation";
+import { assertValidText } from "../http/validation";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 

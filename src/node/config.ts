@@ -1,5 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../config";
-import { resetPageUrl } from "../lib/reset-page";
+import { resetPageUrl } from "../routes/pages/reset-page";
 
 /** Validates the environment or exits with a message naming the bad variable. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv, options: { warn?: boolean } = {}) {

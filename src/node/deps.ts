@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { limitHashing } from "../auth/hash-limiter";
 import type { Config } from "../config";
 import { type Deps, systemClock } from "../deps";
-import { logBackgroundFailure } from "../lib/log-background";
+import { logBackgroundFailure } from "../log/log-background";
 import { mailerFor } from "../mail/from-config";
 import { nodeArgon2 } from "./argon2";
 import { nodeAssets } from "./assets";

@@ -1,4 +1,4 @@
-import { setLogSink } from "../lib/log";
+import { setLogSink } from "../log/log";
 
 type Output = Pick<NodeJS.WriteStream, "write" | "on">;
 

@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { log } from "../lib/log";
+import { log } from "../log/log";
 import { logWritten } from "./log-sink";
 
 /** The stages of stopping the server (see shutdownOnSignals). */

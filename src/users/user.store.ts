@@ -7,8 +7,8 @@ import {
   recordAudit,
 } from "../audit/audit.store";
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
+import { planPerCall } from "../db/postgres-prepared";
 import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
-import { planPerCall } from "../lib/postgres-prepared";
 
 // Everything the app does to accounts. Names and emails are matched through the same
 // lower(...) expressions as the unique indexes, so every lookup is indexed and case-insensitive.

@@ -13,9 +13,9 @@ import {
   serviceUnavailable,
   tooManyRequests,
 } from "../../src/errors";
-import { createRouter } from "../../src/lib/create-router";
-import { errorHandler } from "../../src/lib/error-handler";
-import { errorResponses } from "../../src/lib/openapi";
+import { createRouter } from "../../src/http/create-router";
+import { errorHandler } from "../../src/http/error-handler";
+import { errorResponses } from "../../src/http/openapi";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 
 const codes = Object.keys(errorTable) as ErrorCode[];

@@ -15,14 +15,14 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Runs `body` in a Node process with the batched log installed; `log` is src/lib/log's. */
+/** Runs `body` in a Node process with the batched log installed; `log` is src/log/log's. */
 async function runWithBatchedLog(body: string) {
   const source = (path: string) => JSON.stringify(pathToFileURL(join(ROOT, path)).href);
   const script = join(dir, `child-${Math.random().toString(36).slice(2)}.ts`);
   await writeFile(
     script,
     `import { installBatchedLog } from ${source("src/node/log-sink.ts")};
-import { log } from ${source("src/lib/log.ts")};
+import { log } from ${source("src/log/log.ts")};
 installBatchedLog();
 ${body}
 `,

@@ -3,9 +3,9 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, selectRows } from "../../src/db/database";
+import { preparedByDefault } from "../../src/db/postgres-prepared";
 import * as schema from "../../src/db/schema";
 import { users } from "../../src/db/schema";
-import { preparedByDefault } from "../../src/lib/postgres-prepared";
 import { findByUsername, userPageQuery } from "../../src/users/user.store";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 

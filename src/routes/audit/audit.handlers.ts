@@ -1,6 +1,6 @@
 import { listAudit as listAuditPage, toPublicEntry } from "../../audit/audit.store";
-import { cursorPosition, signCursor } from "../../lib/cursor";
-import type { AppRouteHandler } from "../../lib/handler";
+import { cursorPosition, signCursor } from "../../http/cursor";
+import type { AppRouteHandler } from "../../http/handler";
 import type * as routes from "./audit.routes";
 
 export const listAudit: AppRouteHandler<routes.ListAuditRoute> = async (c) => {

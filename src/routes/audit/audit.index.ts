@@ -1,4 +1,4 @@
-import { createRouter } from "../../lib/create-router";
+import { createRouter } from "../../http/create-router";
 import { requireAdmin, requireAuth } from "../../middleware/auth";
 import * as handlers from "./audit.handlers";
 import * as routes from "./audit.routes";

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { auditActions } from "../../db/schema";
-import { bearerSecurity, errorResponses, jsonContent } from "../../lib/openapi";
-import { cursorParam, filterTextParam, pageLimitParam } from "../../lib/pagination";
+import { bearerSecurity, errorResponses, jsonContent } from "../../http/openapi";
+import { cursorParam, filterTextParam, pageLimitParam } from "../../http/pagination";
 
 const tags = ["Audit"];
 

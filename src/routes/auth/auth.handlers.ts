@@ -2,7 +2,7 @@ import { auditSource } from "../../audit/audit-source";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
-import type { AppRouteHandler } from "../../lib/handler";
+import type { AppRouteHandler } from "../../http/handler";
 import { checkPassword } from "../../login/check-password";
 import { recordSuccess } from "../../login/login-throttle.store";
 import { newSession } from "../../sessions/sessions";

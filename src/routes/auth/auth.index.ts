@@ -1,6 +1,6 @@
-import { rateLimit } from "../../abuse/rate-limit";
-import { requireHashCapacity } from "../../auth/hash-limiter";
-import { createRouter } from "../../lib/create-router";
+import { createRouter } from "../../http/create-router";
+import { requireHashCapacity } from "../../middleware/hash-capacity";
+import { rateLimit } from "../../middleware/rate-limit";
 import * as handlers from "./auth.handlers";
 import * as routes from "./auth.routes";
 import * as reset from "./password-reset.handlers";

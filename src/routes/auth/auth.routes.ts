@@ -6,7 +6,7 @@ import {
   jsonContentRequired,
   MessageSchema,
   noSecurity,
-} from "../../lib/openapi";
+} from "../../http/openapi";
 import {
   emailField,
   loginPasswordField,

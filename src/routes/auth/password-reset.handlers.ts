@@ -3,14 +3,14 @@ import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { randomToken, sha256Hex } from "../../auth/tokens";
 import { invalidResetToken } from "../../errors";
-import type { AppRouteHandler } from "../../lib/handler";
-import { resetPageUrl } from "../../lib/reset-page";
+import type { AppRouteHandler } from "../../http/handler";
 import { resetPasswordEmail } from "../../mail/mailer";
 import {
   findResetTokenHolder,
   issueResetToken,
   resetPasswordWithToken,
 } from "../../password-reset/reset-token.store";
+import { resetPageUrl } from "../pages/reset-page";
 import type * as routes from "./auth.routes";
 
 export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async (c) => {

@@ -1,6 +1,6 @@
 import { publicJwks } from "../../auth/signing-keys";
-import { createRouter } from "../../lib/create-router";
-import type { AppRouteHandler } from "../../lib/handler";
+import { createRouter } from "../../http/create-router";
+import type { AppRouteHandler } from "../../http/handler";
 import * as routes from "./keys.routes";
 
 // Outside /api, so no `no-store`: public keys that verifiers may keep for five minutes, which is

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonContent, noSecurity } from "../../lib/openapi";
+import { jsonContent, noSecurity } from "../../http/openapi";
 
 const PublicJwk = z
   .object({

@@ -1,7 +1,7 @@
-import { rateLimit } from "../../abuse/rate-limit";
-import { requireHashCapacity } from "../../auth/hash-limiter";
-import { createRouter } from "../../lib/create-router";
+import { createRouter } from "../../http/create-router";
 import { requireAuth } from "../../middleware/auth";
+import { requireHashCapacity } from "../../middleware/hash-capacity";
+import { rateLimit } from "../../middleware/rate-limit";
 import * as handlers from "./me.handlers";
 import * as routes from "./me.routes";
 

@@ -6,7 +6,7 @@ import {
   jsonContent,
   jsonContentRequired,
   MessageSchema,
-} from "../../lib/openapi";
+} from "../../http/openapi";
 import { loginPasswordField, nameField, passwordField } from "../../users/user.fields";
 import { TokenResponse } from "../auth/auth.routes";
 import { UserSchema } from "../users/users.routes";

@@ -1,6 +1,6 @@
-import { createRouter } from "../../lib/create-router";
-import { RESET_PAGE_PATH } from "../../lib/reset-page";
+import { createRouter } from "../../http/create-router";
 import * as handlers from "./pages.handlers";
+import { RESET_PAGE_PATH } from "./reset-page";
 
 /** The browser pages, outside the OpenAPI document: Swagger UI, the reset form, their files. */
 export const pagesRouter = createRouter()

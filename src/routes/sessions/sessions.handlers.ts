@@ -1,6 +1,6 @@
 import { auditSource } from "../../audit/audit-source";
 import { sha256Hex } from "../../auth/tokens";
-import type { AppRouteHandler } from "../../lib/handler";
+import type { AppRouteHandler } from "../../http/handler";
 import { authenticate } from "../../middleware/auth";
 import { revokeEverySession, revokeSessionOfToken } from "../../sessions/session.store";
 import { refreshSession } from "../../sessions/sessions";

@@ -1,5 +1,5 @@
-import { rateLimit } from "../../abuse/rate-limit";
-import { createRouter } from "../../lib/create-router";
+import { createRouter } from "../../http/create-router";
+import { rateLimit } from "../../middleware/rate-limit";
 import * as handlers from "./sessions.handlers";
 import * as routes from "./sessions.routes";
 

@@ -7,7 +7,7 @@ import {
   jsonContentRequired,
   MessageSchema,
   noSecurity,
-} from "../../lib/openapi";
+} from "../../http/openapi";
 import { TokenResponse } from "../auth/auth.routes";
 
 const tags = ["Sessions"];

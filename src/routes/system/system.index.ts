@@ -1,6 +1,6 @@
 import { serviceUnavailable } from "../../errors";
-import { createRouter } from "../../lib/create-router";
-import type { AppRouteHandler } from "../../lib/handler";
+import { createRouter } from "../../http/create-router";
+import type { AppRouteHandler } from "../../http/handler";
 import * as routes from "./system.routes";
 
 const health: AppRouteHandler<routes.HealthRoute> = (c) => c.json({ status: "ok" }, 200);

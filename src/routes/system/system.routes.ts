@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, jsonContent, noSecurity, offlineErrorResponses } from "../../lib/openapi";
+import { errorResponses, jsonContent, noSecurity, offlineErrorResponses } from "../../http/openapi";
 
 const tags = ["System"];
 const Status = z.object({ status: z.string() }).openapi("Status");

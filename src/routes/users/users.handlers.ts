@@ -3,8 +3,8 @@ import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
 import { alreadyTaken, conflict, forbidden, notFound } from "../../errors";
-import { cursorPosition, signCursor } from "../../lib/cursor";
-import type { AppRouteHandler } from "../../lib/handler";
+import { cursorPosition, signCursor } from "../../http/cursor";
+import type { AppRouteHandler } from "../../http/handler";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
   deleteUserAccount,

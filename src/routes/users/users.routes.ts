@@ -7,8 +7,8 @@ import {
   jsonContentRequired,
   MessageSchema,
   strayBodyErrors,
-} from "../../lib/openapi";
-import { cursorParam, filterTextParam, pageLimitParam } from "../../lib/pagination";
+} from "../../http/openapi";
+import { cursorParam, filterTextParam, pageLimitParam } from "../../http/pagination";
 import {
   emailField,
   nameField,

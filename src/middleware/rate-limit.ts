@@ -1,11 +1,11 @@
 import { createMiddleware } from "hono/factory";
+import { rateLimitClient } from "../abuse/client-ip";
+import { hitRateLimit } from "../abuse/rate-limit.store";
 import { recordAudit } from "../audit/audit.store";
 import { auditSource } from "../audit/audit-source";
 import type { RateLimitedRoute } from "../config";
 import type { AppEnv } from "../deps";
 import { tooManyRequests } from "../errors";
-import { rateLimitClient } from "./client-ip";
-import { hitRateLimit } from "./rate-limit.store";
 
 /**
  * Per client IP (an IPv6 client by its /64) limit for one route, set by RATE_LIMIT_<ROUTE>. A

@@ -30,7 +30,7 @@ export const filterTextParam = () =>
     .max(254)
     .refine((s) => !/\p{Cc}/u.test(s), "must not contain control characters");
 
-/** `cursor`: the opaque `next_cursor` of the previous page (src/lib/cursor.ts). */
+/** `cursor`: the opaque `next_cursor` of the previous page (src/http/cursor.ts). */
 export const cursorParam = (description: string) =>
   z
     .string()

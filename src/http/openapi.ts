@@ -41,7 +41,7 @@ type StatusOf<C extends ErrorCode> = (typeof errorTable)[C]["status"];
  * UI) sees the code of that response rather than the first one of the schema's enum.
  */
 const errorExamples: { [C in ErrorCode]: Pick<ApiError, "body" | "options"> } = {
-  // Built in src/lib/validation.ts and src/middleware/json-body.ts from a request's problems.
+  // Built in src/http/validation.ts and src/middleware/json-body.ts from a request's problems.
   VALIDATION_ERROR: {
     body: {
       msg: "Invalid request.",

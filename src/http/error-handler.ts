@@ -11,7 +11,7 @@ import {
   internalError,
   serviceUnavailable,
 } from "../errors";
-import { log } from "./log";
+import { log } from "../log/log";
 
 /**
  * What Hono's own HTTPExceptions become: the first code of their status in the table. Only 4xx:
