@@ -89,6 +89,12 @@ export const wrongPassword = () => unauthorized("Invalid password.");
 export const forbidden = (message = "You are not allowed to do this.") =>
   new ApiError("FORBIDDEN", message);
 
+/** The caller is not an ADMIN, where only an ADMIN may act (or read another account). */
+export const adminOnly = () => forbidden("Only an ADMIN can do this.");
+
+/** DELETE /api/user/{username} removes USER accounts only. */
+export const onlyUsersDeletable = () => forbidden("Only USER accounts can be deleted.");
+
 /** "User not found." with a noun, "Not found." without (an unknown path). */
 export const notFound = (noun?: string) =>
   new ApiError(

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/jwt";
 import type { User } from "../db/schema";
 import type { AppEnv } from "../deps";
-import { forbidden, unauthorized } from "../errors";
+import { adminOnly, unauthorized } from "../errors";
 import { findTokenHolder } from "../sessions/session.store";
 
 /**
@@ -35,6 +35,6 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Route guard after requireAuth: 403 for anyone but an ADMIN, before the request is validated. */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.get("currentUser").role !== "ADMIN") throw forbidden("Only an ADMIN can do this.");
+  if (c.get("currentUser").role !== "ADMIN") throw adminOnly();
   await next();
 });

@@ -25,6 +25,11 @@ export async function findByUsername(db: Database, username: string): Promise<Us
   return row;
 }
 
+export async function findById(db: Database, id: number): Promise<User | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  return row;
+}
+
 export async function findByEmail(db: Database, email: string): Promise<User | undefined> {
   const [row] = await db.select().from(users).where(emailIs(email)).limit(1);
   return row;

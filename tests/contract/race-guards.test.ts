@@ -137,9 +137,12 @@ describe("DELETE /api/user/{username} by an ADMIN, raced", () => {
     const res = await raced(sql`update users set role = 'ADMIN' where id = ${id}`, () =>
       api.send("DELETE", `/api/user/${target.username}`, undefined, admin.token),
     );
-    // The write found no USER of that id; the target was never deleted.
-    expect(res.status, await res.clone().text()).toBe(404);
-    expect(await res.json()).toEqual({ msg: expect.any(String), code: "NOT_FOUND" });
+    // The write found no USER of that id; the target was never deleted, and it exists: not a 404.
+    expect(res.status, await res.clone().text()).toBe(403);
+    expect(await res.json()).toEqual({
+      msg: "Only USER accounts can be deleted.",
+      code: "FORBIDDEN",
+    });
     const after = await stateOf(id);
     expect(after).toEqual({
       row: { ...before.row, role: "ADMIN" },

@@ -52,6 +52,17 @@ describe("PUT /api/user/{username}: who may update whom", () => {
     expect(await rowOf(api, me.username)).toMatchObject({ role: "USER" });
   });
 
+  it("a USER gets 403 before its request is validated, as at GET /api/users", async () => {
+    const me = await api.signedIn();
+    const before = await rowOf(api, me.username);
+    for (const body of [{ role: "OWNER" }, { email: "not an email" }, { first_name: 7 }]) {
+      const res = await put(me.username, body, me.token);
+      expect(res.status, JSON.stringify(body)).toBe(403);
+      expect(await res.json()).toEqual({ msg: "Only an ADMIN can do this.", code: "FORBIDDEN" });
+    }
+    expect(await rowOf(api, me.username)).toEqual(before);
+  });
+
   it("answers 401 with WWW-Authenticate: Bearer without a token, and nothing changes", async () => {
     const user = await api.createUser();
     const before = await rowOf(api, user.username);

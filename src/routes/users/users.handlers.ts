@@ -2,12 +2,20 @@ import { auditSource } from "../../audit/audit-source";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
-import { alreadyTaken, conflict, forbidden, notFound } from "../../errors";
+import {
+  adminOnly,
+  alreadyTaken,
+  conflict,
+  forbidden,
+  notFound,
+  onlyUsersDeletable,
+} from "../../errors";
 import { cursorPosition, signCursor } from "../../http/cursor";
 import type { AppRouteHandler } from "../../http/handler";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
   deleteUserAccount,
+  findById,
   findByUsername,
   listUsers as listUsersPage,
   toPublicUser,
@@ -17,25 +25,21 @@ import type * as routes from "./users.routes";
 
 const isSelf = (me: User, username: string) => me.username.toLowerCase() === username.toLowerCase();
 
-const requireAdmin = (me: User) => {
-  if (me.role !== "ADMIN") throw forbidden("Only an ADMIN can do this.");
-};
-
 export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
   const me = c.get("currentUser");
   const { username } = c.req.valid("param");
   if (isSelf(me, username)) return c.json(toPublicUser(me), 200);
   // A USER learns nothing about other accounts, existing or not.
-  requireAdmin(me);
+  if (me.role !== "ADMIN") throw adminOnly();
   const target =
     isPlausibleUsername(username) && (await findByUsername(c.get("deps").db, username));
   if (!target) throw notFound("user");
   return c.json(toPublicUser(target), 200);
 };
 
+/** Guarded by requireAuth and requireAdmin (users.index.ts). */
 export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => {
   const me = c.get("currentUser");
-  requireAdmin(me);
   const { username } = c.req.valid("param");
   const { password, first_name, last_name, ...rest } = c.req.valid("json");
   const { db, hasher, clock } = c.get("deps");
@@ -67,19 +71,21 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
   return c.json({ msg: "User details updated.", user: toPublicUser(updated) }, 200);
 };
 
+/** Guarded by requireAuth and requireAdmin (users.index.ts). */
 export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => {
   const me = c.get("currentUser");
-  requireAdmin(me);
   const { username } = c.req.valid("param");
   if (isSelf(me, username)) throw forbidden("You cannot delete your own account here.");
   const { db } = c.get("deps");
   const target = isPlausibleUsername(username) && (await findByUsername(db, username));
   if (!target) throw notFound("user");
-  if (target.role !== "USER") throw forbidden("Only USER accounts can be deleted.");
+  if (target.role !== "USER") throw onlyUsersDeletable();
   // Access tokens fail the account lookup from now on.
   const audit = { actor: me, source: auditSource(c) };
-  if (!(await deleteUserAccount(db, target.id, audit))) throw notFound("user");
-  return c.json({ msg: "User deleted." }, 200);
+  if (await deleteUserAccount(db, target.id, audit)) return c.json({ msg: "User deleted." }, 200);
+  // The delete removes USERs only: an account still there was promoted meanwhile.
+  if (await findById(db, target.id)) throw onlyUsersDeletable();
+  throw notFound("user");
 };
 
 export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
