@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonContent, noSecurity } from "../../http/openapi";
+import { jsonContent, noSecurity, offlineErrorResponses } from "../../http/openapi";
 
 const PublicJwk = z
   .object({
@@ -30,6 +30,7 @@ export const jwks = createRoute({
       ...jsonContent(Jwks, "The key set"),
       headers: { "Cache-Control": { schema: { type: "string", example: "public, max-age=300" } } },
     },
+    ...offlineErrorResponses(),
   },
 });
 
