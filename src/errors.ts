@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { MAX_BODY_TEXT } from "./http/body-limit";
 
 /**
  * Every error the API answers with: its HTTP status and what it means. The code enum, the error
@@ -24,7 +25,7 @@ export const errorTable = {
     status: 409,
     description: "Conflicts with existing data (a taken username or email, the last active ADMIN)",
   },
-  PAYLOAD_TOO_LARGE: { status: 413, description: "Request body over 64 KiB" },
+  PAYLOAD_TOO_LARGE: { status: 413, description: `Request body over ${MAX_BODY_TEXT}` },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: "Content-Type is not application/json" },
   RATE_LIMITED: { status: 429, description: "Too many requests (with Retry-After)" },
   INTERNAL: { status: 500, description: "Internal server error" },
@@ -77,6 +78,12 @@ export class ApiError extends Error {
 /** Retry-After in whole seconds, at least 1. */
 const retryAfter = (seconds: number) => String(Math.max(1, Math.ceil(seconds)));
 
+/** The contract's 400 for a request that fails validation, one detail per problem. */
+export const invalidRequest = (details?: ErrorDetail[]) =>
+  new ApiError("VALIDATION_ERROR", "Invalid request.", details ? { details } : {});
+
+export const invalidJson = () => new ApiError("INVALID_JSON", "Request body is not valid JSON.");
+
 export const unauthorized = (message = "Missing or invalid access token.") =>
   new ApiError("UNAUTHORIZED", message, { headers: { "WWW-Authenticate": "Bearer" } });
 
@@ -108,7 +115,7 @@ export const methodNotAllowed = (allowed: string[]) =>
     headers: { Allow: allowed.join(", ") },
   });
 export const payloadTooLarge = () =>
-  new ApiError("PAYLOAD_TOO_LARGE", "Request body is larger than 64 KiB.");
+  new ApiError("PAYLOAD_TOO_LARGE", `Request body is larger than ${MAX_BODY_TEXT}.`);
 
 export const unsupportedMediaType = () =>
   new ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json.");

@@ -1,5 +1,5 @@
 import { pruneRateLimits } from "./abuse/rate-limit.store";
-import { pgErrorCode } from "./db/database";
+import { failureFields } from "./db/failure";
 import type { Deps } from "./deps";
 import { pruneLoginThrottles } from "./login/login-throttle.store";
 import { pruneResetTokens } from "./password-reset/reset-token.store";
@@ -35,7 +35,7 @@ export async function pruneStaleRows(
 
 /**
  * A prune for a background job: its counts or its failure logged as one JSON line. It never
- * rejects; the failure is logged by its innermost cause, since Drizzle's wrapper carries the query.
+ * rejects; the failure is logged by its innermost cause (failureFields).
  */
 export async function runPrune(deps: PruneDeps, signal?: AbortSignal) {
   try {
@@ -43,10 +43,7 @@ export async function runPrune(deps: PruneDeps, signal?: AbortSignal) {
     console.log(JSON.stringify({ level: "info", msg: "pruned stale rows", ...counts }));
     return counts;
   } catch (error) {
-    let inner = error;
-    while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
-    const e = inner instanceof Error ? inner : new Error(String(inner));
-    const entry = { error: e.name, code: pgErrorCode(error), message: e.message };
+    const entry = failureFields(error);
     console.error(JSON.stringify({ level: "error", msg: "prune failed", ...entry }));
     return undefined;
   }

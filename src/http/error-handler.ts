@@ -1,7 +1,8 @@
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { UnofficialStatusCode } from "hono/utils/http-status";
-import { isDatabaseUnavailable, pgErrorCode } from "../db/database";
+import { isDatabaseUnavailable } from "../db/database";
+import { failureFields } from "../db/failure";
 import type { AppEnv } from "../deps";
 import {
   ApiError,
@@ -9,6 +10,7 @@ import {
   type ErrorCode,
   errorTable,
   internalError,
+  invalidRequest,
   serviceUnavailable,
 } from "../errors";
 import { log } from "../log/log";
@@ -37,7 +39,7 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
     logFailure(c.get("requestId"), "warn", error);
   } else if (error instanceof HTTPException && codeByHttpStatus.has(error.status)) {
     const code = codeByHttpStatus.get(error.status) as ErrorCode;
-    apiError = new ApiError(code, error.status === 400 ? "Invalid request." : error.message);
+    apiError = error.status === 400 ? invalidRequest() : new ApiError(code, error.message);
   } else {
     apiError = internalError();
     logFailure(c.get("requestId"), "error", error);
@@ -45,19 +47,10 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c) => {
   return c.json(apiError.body, apiError.status, apiError.options.headers);
 };
 
-/**
- * Logs the innermost cause only: Drizzle's wrapper message carries the query parameters, which
- * can include password hashes, and those never enter a log.
- */
+/** Logs a failure by its innermost cause (failureFields), with the stack when unexpected. */
 function logFailure(requestId: string | undefined, level: "warn" | "error", error: unknown) {
-  let inner = error;
-  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
-  const e = inner instanceof Error ? inner : new Error(String(inner));
   log(level, level === "error" ? "unexpected error" : "database unavailable", {
     request_id: requestId,
-    error: e.name,
-    code: pgErrorCode(error),
-    message: e.message,
-    ...(level === "error" ? { stack: e.stack } : {}),
+    ...failureFields(error, { stack: level === "error" }),
   });
 }

@@ -9,6 +9,8 @@ import {
   errorTable,
   forbidden,
   internalError,
+  invalidJson,
+  invalidRequest,
   invalidResetToken,
   methodNotAllowed,
   notFound,
@@ -41,19 +43,8 @@ type StatusOf<C extends ErrorCode> = (typeof errorTable)[C]["status"];
  * UI) sees the code of that response rather than the first one of the schema's enum.
  */
 const errorExamples: { [C in ErrorCode]: Pick<ApiError, "body" | "options"> } = {
-  // Built in src/http/validation.ts and src/middleware/json-body.ts from a request's problems.
-  VALIDATION_ERROR: {
-    body: {
-      msg: "Invalid request.",
-      code: "VALIDATION_ERROR",
-      details: [{ path: "email", message: "Invalid email address" }],
-    },
-    options: {},
-  },
-  INVALID_JSON: {
-    body: { msg: "Request body is not valid JSON.", code: "INVALID_JSON" },
-    options: {},
-  },
+  VALIDATION_ERROR: invalidRequest([{ path: "email", message: "Invalid email address" }]),
+  INVALID_JSON: invalidJson(),
   INVALID_RESET_TOKEN: invalidResetToken(),
   UNAUTHORIZED: unauthorized(),
   FORBIDDEN: forbidden(),

@@ -1,7 +1,7 @@
 import type { Hook } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../deps";
-import { ApiError, type ErrorDetail } from "../errors";
+import { type ApiError, type ErrorDetail, invalidRequest } from "../errors";
 
 /** Turns a zod failure into the contract's 400 with one {path, message} per problem. */
 export function validationError(error: ZodError): ApiError {
@@ -14,12 +14,12 @@ export function validationError(error: ZodError): ApiError {
     }
     return [{ path: issue.path.join(".") || "(body)", message: issue.message }];
   });
-  return new ApiError("VALIDATION_ERROR", "Invalid request.", { details });
+  return invalidRequest(details);
 }
 
 /** The contract's 400 for one request parameter that its schema alone cannot judge. */
 export const invalidParameter = (path: string, message: string) =>
-  new ApiError("VALIDATION_ERROR", "Invalid request.", { details: [{ path, message }] });
+  invalidRequest([{ path, message }]);
 
 /** zod-openapi hook: every validation failure goes through the one error path. */
 export const defaultHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
@@ -31,7 +31,7 @@ const INVALID_TEXT = /[\0\p{Cs}]/u;
 
 /**
  * Refuses a parsed JSON body with a NUL or a lone surrogate in any string or field name, at any
- * depth, so no field can miss the rule. Iterative: a 64 KiB body can nest 30,000 levels deep.
+ * depth, so no field can miss the rule. Iterative: a body of MAX_BODY_BYTES can nest 30,000 levels deep.
  */
 export function assertValidText(body: unknown) {
   const details: ErrorDetail[] = [];
@@ -52,5 +52,5 @@ export function assertValidText(body: unknown) {
       }
     }
   }
-  if (details.length > 0) throw new ApiError("VALIDATION_ERROR", "Invalid request.", { details });
+  if (details.length > 0) throw invalidRequest(details);
 }

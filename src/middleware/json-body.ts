@@ -1,9 +1,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiError, ClientClosedRequest, payloadTooLarge, unsupportedMediaType } from "../errors";
+import { ClientClosedRequest, invalidJson, payloadTooLarge, unsupportedMediaType } from "../errors";
+import { MAX_BODY_BYTES } from "../http/body-limit";
 import { assertValidText } from "../http/validation";
-
-export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * An oversized body up to this size is still read to its end (and discarded) before the 413, so
@@ -57,8 +56,6 @@ const JSON_MEDIA_TYPE = /^application\/json(;[ \t]*charset=(utf-8|"utf-8"))*$/i;
 function requireJson(c: Context) {
   if (!JSON_MEDIA_TYPE.test(c.req.header("content-type") ?? "")) throw unsupportedMediaType();
 }
-
-const invalidJson = () => new ApiError("INVALID_JSON", "Request body is not valid JSON.");
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
