@@ -10,8 +10,8 @@ import {
   notFound,
   onlyUsersDeletable,
 } from "../../errors";
-import { cursorPosition, signCursor } from "../../http/cursor";
 import type { AppRouteHandler } from "../../http/handler";
+import { paginatedListing } from "../../http/listing";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
   deleteUserAccount,
@@ -90,19 +90,15 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
 
 export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
   const { limit, cursor, q, role, active } = c.req.valid("query");
-  const { db, config } = c.get("deps");
-  // A cursor is bound to its filters: one from another query is refused, never misapplied.
-  const scope = JSON.stringify(["GET /api/users", q, role, active]);
-  const afterId = cursorPosition(config.jwtSecret, scope, cursor, "q, role and active");
+  const { db } = c.get("deps");
+  const query = {
+    scope: ["GET /api/users", q, role, active],
+    cursor,
+    sameParams: "q, role and active",
+  };
   const filters = { q, role, active: active === undefined ? undefined : active === "true" };
-  const page = await listUsersPage(db, filters, { afterId, limit });
-  const last = page.rows.at(-1);
-  return c.json(
-    {
-      users: page.rows.map(toPublicUser),
-      next_cursor: page.more && last ? signCursor(config.jwtSecret, scope, last.id) : null,
-      total: page.total,
-    },
-    200,
+  const { page, next_cursor } = await paginatedListing(c, query, (afterId) =>
+    listUsersPage(db, filters, { afterId, limit }),
   );
+  return c.json({ users: page.rows.map(toPublicUser), next_cursor, total: page.total }, 200);
 };
