@@ -79,7 +79,7 @@ const plainVars = {
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   // argon2 runs at most this many at once; others wait up to HASH_QUEUE_TIMEOUT_MS, then 503.
   // By default one per core: more only interleaves the same work, holds 19 MiB more each and
-  // starves the event loop (measured with `npm run bench`).
+  // starves the event loop (see bench/README.md and bench/results/latest.md).
   HASH_CONCURRENCY: z.coerce
     .number()
     .int()

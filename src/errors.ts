@@ -44,7 +44,7 @@ export type ErrorStatus = (typeof errorTable)[ErrorCode]["status"];
 const ErrorDetailSchema = z.object({ path: z.string(), message: z.string() });
 export type ErrorDetail = z.output<typeof ErrorDetailSchema>;
 
-/** The one error body of the contract: `{msg, code, details?}`. */
+/** The one error body of the API (docs/api.md): `{msg, code, details?}`. */
 export const ErrorBodySchema = z.object({
   msg: z.string(),
   code: ErrorCodeSchema,

@@ -2,7 +2,7 @@ import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { type Database, sqlTime } from "../db/database";
 import { type AuditEntry, type auditActions, auditLog } from "../db/schema";
 
-// The audit log (CONTRACT.md "Administration and self-service"). Entries are written by the
+// The audit log (docs/api.md, the audit log under administration). Entries are written by the
 // statement that makes the change they record (a CTE, see auditCte), or inside its transaction,
 // so an entry exists exactly when its change does. Only names, ids and addresses go in.
 

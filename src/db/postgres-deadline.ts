@@ -1,7 +1,7 @@
 import type postgres from "postgres";
 
 /**
- * Longest a query or transaction may take before the request gets 503 (the contract allows 5 s);
+ * Longest a query or transaction may take before the request gets 503 (docs/api.md allows 5 s);
  * the same on Node and Workers.
  */
 export const QUERY_DEADLINE_MS = 3500;
@@ -18,7 +18,7 @@ type Client = postgres.Sql & Record<string, unknown>;
 /**
  * A postgres.js client whose queries and transactions fail after `ms`. postgres.js has no query
  * timeout: on a silent network (a partition, a server that accepts and never answers) or behind
- * a queue of reconnect attempts a query would wait for ever, and the contract wants a 503 within
+ * a queue of reconnect attempts a query would wait for ever, and docs/api.md promises a 503 within
  * 5 s. What a late query leaves behind is stopped where that is safe: a query not yet sent is
  * withdrawn, and a late transaction runs no further statement, so it rolls back. Every late query
  * or transaction is reported to `onLate` with the time it started: the pool may be wedged (see

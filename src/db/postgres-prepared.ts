@@ -9,7 +9,8 @@ const plannedPerCall = new Set<string>();
  * Has `query` run unprepared, so Postgres plans it for each call's values. For a statement whose
  * best plan depends on them, the generic plan Postgres adopts for a prepared statement after
  * five runs fits some values and ruins others: a search for a rare fragment wants the trigram
- * index, yet its generic plan walked the primary key past 100,000 rows (97 ms instead of 0.5).
+ * index, yet its generic plan walked the primary key (bench/user-search.ts; figures in
+ * bench/results/user-search.md).
  * The price is one more round trip (postgres.js describes an unnamed statement first) and the
  * planning on each call. Returns `query`.
  */

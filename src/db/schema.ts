@@ -45,7 +45,7 @@ export const users = pgTable(
     // A trigram index (pg_trgm) serves the search's LIKE '%…%'; the extension comes with it in
     // drizzle/0003_user_search.sql. A search reads the index's whole pending list of entries not
     // yet merged: 64 kB keeps that to a few pages (after bulk inserts, the default 4 MB made a
-    // search 40 times slower).
+    // search much slower: bench/user-search.ts, bench/results/user-search.md).
     index("users_search_trgm_idx")
       .using("gin", t.searchText.op("gin_trgm_ops"))
       .with({ gin_pending_list_limit: 64 }),
@@ -118,7 +118,7 @@ export const loginThrottles = pgTable("login_throttles", {
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
 });
 
-/** What the audit log records, by name (CONTRACT.md "Administration and self-service"). */
+/** What the audit log records, by name (docs/api.md, the audit log). */
 export const auditActions = [
   "user.registered",
   "login.succeeded",

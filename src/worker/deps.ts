@@ -43,7 +43,7 @@ export function openRequestScope(
     // No custom types to look up (Drizzle parses audit_log.fields, the one array column, itself):
     // saves a round trip per client.
     fetch_types: false,
-    // With the query deadline below, an unreachable database is a 503 within the contract's 5 s.
+    // With the query deadline below, an unreachable database is a 503 within 5 s (docs/api.md).
     connect_timeout: 3,
     onnotice: () => {},
   });
