@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { RateLimitRule } from "../config";
-import { type Database, deleteInBatches, pruneCutoff } from "../db/database";
+import { type Database, deleteStaleRows, pruneCutoff } from "../db/database";
 import { rateLimits } from "../db/schema";
 
 // Per-client request counts per route, held across Node instances and Worker isolates.
@@ -40,13 +40,6 @@ export function pruneRateLimits(
   longestWindowSeconds: number,
   signal?: AbortSignal,
 ) {
-  return deleteInBatches(
-    db,
-    (limit) => sql`delete from rate_limits where key in (
-        select key from rate_limits
-        where window_start < ${pruneCutoff(now, longestWindowSeconds)}
-        limit ${limit} for update skip locked
-      )`,
-    signal,
-  );
+  const stale = sql`window_start < ${pruneCutoff(now, longestWindowSeconds)}`;
+  return deleteStaleRows(db, { table: "rate_limits", key: "key", stale }, signal);
 }

@@ -8,8 +8,12 @@ import { type AuditEntry, type auditActions, auditLog } from "../db/schema";
 
 export type AuditAction = (typeof auditActions)[number];
 
-/** Where a request came from and when, as its entries record it (see auditSource). */
-export type AuditSource = { at: Date; ip: string; userAgent: string | null };
+/**
+ * A request's occasion: when it happens (the one time its statements use, read once) and from
+ * where (client address, user agent), as its audit entries record it. Built by occasionOf
+ * (src/http/occasion.ts); stores take it instead of a time and a source side by side.
+ */
+export type Occasion = { at: Date; ip: string; userAgent: string | null };
 
 /** An account as an entry names it: its id and its username then, or SQL computing them. */
 export type Party = { id: number | SQL; username: string | SQL };
@@ -48,7 +52,7 @@ const textArray = (items: readonly string[]) =>
       )}]`;
 
 /** `select <the entry's values>`: the row `event` from `source` adds. */
-function entryValues(event: AuditEvent, source: AuditSource): SQL {
+function entryValues(event: AuditEvent, source: Occasion): SQL {
   return sql`select ${sqlTime(source.at)}, ${event.action}::audit_action,
     ${partyId(event.actor)}, ${textValue(event.actor?.username)},
     ${partyId(event.target)}, ${textValue(event.target?.username)},
@@ -61,16 +65,16 @@ function entryValues(event: AuditEvent, source: AuditSource): SQL {
  * for each row of `from` (e.g. sql`from changed`, whose columns the parties may name), none when
  * it has none.
  */
-export function auditCte(name: string, event: AuditEvent, source: AuditSource, from: SQL): SQL {
+export function auditCte(name: string, event: AuditEvent, source: Occasion, from: SQL): SQL {
   return sql`${sql.raw(name)} as (${auditInsert(event, source, from)})`;
 }
 
 /** The insert auditCte wraps, for a query builder's own CTE (`db.$with(name, {}).as(…)`). */
-export const auditInsert = (event: AuditEvent, source: AuditSource, from: SQL = sql``) =>
+export const auditInsert = (event: AuditEvent, source: Occasion, from: SQL = sql``) =>
   sql`insert into audit_log ${COLUMNS} ${entryValues(event, source)} ${from}`;
 
 /** Adds one entry: inside the transaction of the change it records. */
-export async function recordAudit(db: Database, event: AuditEvent, source: AuditSource) {
+export async function recordAudit(db: Database, event: AuditEvent, source: Occasion) {
   await db.execute(auditInsert(event, source));
 }
 

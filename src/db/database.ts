@@ -98,6 +98,28 @@ export async function deleteInBatches(
   return total;
 }
 
+/**
+ * deleteInBatches for rows of one table picked by `stale` (SQL over its columns) and found by
+ * their `key` column: the shape every single-table prune shares.
+ */
+export function deleteStaleRows(
+  db: Database,
+  rows: { table: string; key: string; stale: SQL },
+  signal?: AbortSignal,
+): Promise<number> {
+  const table = sql.identifier(rows.table);
+  const key = sql.identifier(rows.key);
+  return deleteInBatches(
+    db,
+    (limit) => sql`delete from ${table} where ${key} in (
+        select ${key} from ${table}
+        where ${rows.stale}
+        limit ${limit} for update skip locked
+      )`,
+    signal,
+  );
+}
+
 /** `time` moved `seconds` (and the prune grace) into the past, as SQL. */
 export const pruneCutoff = (time: Date, seconds = 0) =>
   sqlTime(new Date(time.getTime() - (seconds + PRUNE_GRACE_SECONDS) * 1000));

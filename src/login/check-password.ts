@@ -1,4 +1,4 @@
-import { type AuditSource, recordAudit } from "../audit/audit.store";
+import { type Occasion, recordAudit } from "../audit/audit.store";
 import { verifyPassword } from "../auth/password";
 import type { User } from "../db/schema";
 import type { Deps } from "../deps";
@@ -32,19 +32,18 @@ export type PasswordAttempt = {
 export async function checkPassword(
   { db, hasher, config }: Pick<Deps, "db" | "hasher" | "config">,
   attempt: PasswordAttempt,
-  source: AuditSource,
+  occasion: Occasion,
 ): Promise<User> {
-  const now = source.at;
-  const found = await readLogin(db, attempt.login, now);
+  const found = await readLogin(db, attempt.login, occasion.at);
   const account = attempt.account ?? found.user;
   if (found.lockedForSeconds) {
-    await recordAudit(db, lockedOutEntry(account), source);
+    await recordAudit(db, lockedOutEntry(account), occasion);
     throw lockedOut(found.lockedForSeconds);
   }
   // An unknown name is verified against a dummy hash: same answer, similar time.
   if (!(await verifyPassword(hasher, account?.passwordHash, attempt.password)) || !account) {
-    const lockedFor = await recordFailure(db, attempt.login, config.lockout, now, {
-      source,
+    const lockedFor = await recordFailure(db, attempt.login, config.lockout, {
+      occasion,
       account,
     });
     if (lockedFor) throw lockedOut(lockedFor);

@@ -1,9 +1,9 @@
 import { eq, type SQL, sql } from "drizzle-orm";
-import { type AuditSource, auditCte, type Party } from "../audit/audit.store";
+import { auditCte, type Occasion, type Party } from "../audit/audit.store";
 import type { Config } from "../config";
 import {
   type Database,
-  deleteInBatches,
+  deleteStaleRows,
   fromEpoch,
   pruneCutoff,
   selectRows,
@@ -101,7 +101,7 @@ export const lockedOutEntry = (target?: Party) =>
 
 /** What a login's entry in the audit log says besides its outcome. */
 export type LoginAudit = {
-  source: AuditSource;
+  occasion: Occasion;
   /** The account the login name found, when it found one. */
   account?: Party;
 };
@@ -116,21 +116,21 @@ export type LoginAudit = {
 export async function recordSuccess(
   db: Database,
   login: string,
-  now: Date,
   session: NewSession | undefined,
   audit: LoginAudit & { account: Party },
 ): Promise<number> {
+  const { occasion, account } = audit;
+  const now = occasion.at;
   const { allowed } = passwordGate;
   const start = session ? sql`, ${sessionStart(session, allowed, now)}` : sql``;
-  const { source, account } = audit;
   const outcome = session
     ? ({ action: "login.succeeded", actor: account, target: account } as const)
     : ({ action: "login.failed", target: account, detail: "deactivated" } as const);
   const [row] = await selectRows<LockRow>(
     db,
     sql`with ${verifiedPasswordGate(login, now)}${start},
-      ${auditCte("logged", outcome, source, sql`from ${allowed}`)},
-      ${auditCte("throttled", lockedOutEntry(account), source, sql`where not exists (select 1 from ${allowed})`)}
+      ${auditCte("logged", outcome, occasion, sql`from ${allowed}`)},
+      ${auditCte("throttled", lockedOutEntry(account), occasion, sql`where not exists (select 1 from ${allowed})`)}
       select ${priorLock}`,
   );
   return lockedSeconds(row, now);
@@ -148,9 +148,9 @@ export async function recordFailure(
   db: Database,
   login: string,
   lockout: Config["lockout"],
-  now: Date,
   audit: LoginAudit,
 ): Promise<number> {
+  const now = audit.occasion.at;
   const key = throttleKey(login);
   const time = sqlTime(now);
   const memory = sql.raw(`interval '${FAILURE_MEMORY_SECONDS} seconds'`);
@@ -179,8 +179,8 @@ export async function recordFailure(
         insert into login_throttles (key, failures, locked_until, updated_at)
         select ${key}, 1, ${lockUntil(sql`1`)}, ${time} where not exists (select 1 from ${prior})
         on conflict do nothing
-      ), ${auditCte("logged", failed, audit.source, sql`where not ${wasLocked}`)},
-      ${auditCte("throttled", lockedOutEntry(target), audit.source, sql`where ${wasLocked}`)}
+      ), ${auditCte("logged", failed, audit.occasion, sql`where not ${wasLocked}`)},
+      ${auditCte("throttled", lockedOutEntry(target), audit.occasion, sql`where ${wasLocked}`)}
       select ${priorLock}`,
   );
   return lockedSeconds(row, now);
@@ -194,14 +194,7 @@ export async function recordFailure(
  * had deleted it, which recordFailure already handles.)
  */
 export function pruneLoginThrottles(db: Database, now: Date, signal?: AbortSignal) {
-  return deleteInBatches(
-    db,
-    (limit) => sql`delete from login_throttles where key in (
-        select key from login_throttles
-        where updated_at < ${pruneCutoff(now, FAILURE_MEMORY_SECONDS)}
-          and (locked_until is null or locked_until < ${pruneCutoff(now)})
-        limit ${limit} for update skip locked
-      )`,
-    signal,
-  );
+  const stale = sql`updated_at < ${pruneCutoff(now, FAILURE_MEMORY_SECONDS)}
+    and (locked_until is null or locked_until < ${pruneCutoff(now)})`;
+  return deleteStaleRows(db, { table: "login_throttles", key: "key", stale }, signal);
 }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type AuditSource, auditCte } from "../audit/audit.store";
+import { auditCte, type Occasion } from "../audit/audit.store";
 import { type Database, selectRows, sqlTime } from "../db/database";
 import type { User } from "../db/schema";
 import { type NewSession, sessionStart } from "../sessions/session.store";
@@ -36,9 +36,9 @@ export async function changeOwnPassword(
   me: Me,
   passwordHash: string,
   session: NewSession,
-  now: Date,
-  source: AuditSource,
+  occasion: Occasion,
 ): Promise<{ lockedFor: number; changed: boolean }> {
+  const now = occasion.at;
   const time = sqlTime(now);
   const changedEntry = {
     action: "password.changed",
@@ -58,7 +58,7 @@ export async function changeOwnPassword(
       ), voided as (
         delete from password_reset_tokens where user_id in (select id from ${changed})
       ), ${sessionStart(session, changed, now)},
-      ${auditCte("logged", changedEntry, source, sql`from ${changed}`)}
+      ${auditCte("logged", changedEntry, occasion, sql`from ${changed}`)}
       select ${priorLock}, exists (select 1 from ${changed}) as done`,
   );
   return { lockedFor: lockedSeconds(row, now), changed: row?.done ?? false };
@@ -70,7 +70,8 @@ export async function changeOwnPassword(
  * so two admins deleting themselves at once cannot both go. Returns the seconds a concurrent
  * lockout still lasts, whether the account went, and, for an ADMIN, whether another remains.
  */
-export async function deleteOwnAccount(db: Database, me: Me, now: Date, source: AuditSource) {
+export async function deleteOwnAccount(db: Database, me: Me, occasion: Occasion) {
+  const now = occasion.at;
   const deletedEntry = { action: "user.deleted", actor: me, target: me } as const;
   // count(*), not exists: every active ADMIN is locked, not just the first one found.
   const others =
@@ -87,7 +88,7 @@ export async function deleteOwnAccount(db: Database, me: Me, now: Date, source: 
         delete from users
         where ${stillHolds(me)} and (role = 'USER' or (select n from other_admins) > 0)
         returning id
-      ), ${auditCte("logged", deletedEntry, source, sql`from deleted`)}
+      ), ${auditCte("logged", deletedEntry, occasion, sql`from deleted`)}
       select ${priorLock}, exists (select 1 from deleted) as done, (select n from other_admins) as other_admins`,
   );
   return {

@@ -2,10 +2,10 @@ import { createMiddleware } from "hono/factory";
 import { rateLimitClient } from "../abuse/client-ip";
 import { hitRateLimit } from "../abuse/rate-limit.store";
 import { recordAudit } from "../audit/audit.store";
-import { auditSource } from "../audit/audit-source";
 import type { RateLimitedRoute } from "../config";
 import type { AppEnv } from "../deps";
 import { tooManyRequests } from "../errors";
+import { occasionOf } from "../http/occasion";
 
 /**
  * Per client IP (an IPv6 client by its /64) limit for one route, set by RATE_LIMIT_<ROUTE>. A
@@ -24,7 +24,7 @@ export const rateLimit = (route: RateLimitedRoute) =>
       if (over) {
         if (route === "LOGIN" && over.first) {
           const entry = { action: "login.throttled", detail: "rate_limit" } as const;
-          await recordAudit(db, entry, auditSource(c, now));
+          await recordAudit(db, entry, occasionOf(c, now));
         }
         throw tooManyRequests(over.wait);
       }

@@ -1,6 +1,6 @@
 import { and, eq, gt, sql } from "drizzle-orm";
-import { type AuditSource, auditCte } from "../audit/audit.store";
-import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
+import { auditCte, type Occasion } from "../audit/audit.store";
+import { type Database, deleteStaleRows, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { passwordResetTokens, type User, users } from "../db/schema";
 import { throttleKey } from "../login/login-throttle.store";
 import { emailIs, usernameIs } from "../users/user.store";
@@ -25,10 +25,10 @@ export async function issueResetToken(
   db: Database,
   pair: { username: string; email: string },
   tokenHash: string,
-  now: Date,
   rules: { ttlSeconds: number; intervalSeconds: number },
-  source: AuditSource,
+  occasion: Occasion,
 ): Promise<{ username: string; email: string } | undefined> {
+  const now = occasion.at;
   const account = { id: sql`account.id`, username: sql`account.username` };
   const requested = {
     action: "password_reset.requested",
@@ -55,7 +55,7 @@ export async function issueResetToken(
           where least(password_reset_tokens.created_at, excluded.created_at)
             <= excluded.created_at - ${rules.intervalSeconds}::int * interval '1 second'
         returning user_id
-      ), ${auditCte("logged", requested, source, sql`from account left join issued on issued.user_id = account.id`)}
+      ), ${auditCte("logged", requested, occasion, sql`from account left join issued on issued.user_id = account.id`)}
       select account.username, account.email, issued.user_id is not null as issued
       from quick_commit
       left join account on true
@@ -93,9 +93,9 @@ export async function resetPasswordWithToken(
   db: Database,
   tokenHash: string,
   passwordHash: string,
-  now: Date,
-  source: AuditSource,
+  occasion: Occasion,
 ): Promise<boolean> {
+  const now = occasion.at;
   const time = sqlTime(now);
   const account = { id: sql`id`, username: sql`username` };
   const completed = {
@@ -119,7 +119,7 @@ export async function resetPasswordWithToken(
         delete from login_throttles where key in (
           select ${throttleKey(sql`username`)} from changed
           union all select ${throttleKey(sql`email`)} from changed)
-      ), ${auditCte("logged", completed, source, sql`from changed`)}
+      ), ${auditCte("logged", completed, occasion, sql`from changed`)}
       select id from changed`,
   );
   return rows.length > 0;
@@ -137,14 +137,7 @@ export async function pruneResetTokens(
   emailIntervalSeconds: number,
   signal?: AbortSignal,
 ) {
-  return deleteInBatches(
-    db,
-    (limit) => sql`delete from password_reset_tokens where token_hash in (
-        select token_hash from password_reset_tokens
-        where expires_at < ${pruneCutoff(now)}
-          and created_at < ${pruneCutoff(now, emailIntervalSeconds)}
-        limit ${limit} for update skip locked
-      )`,
-    signal,
-  );
+  const stale = sql`expires_at < ${pruneCutoff(now)}
+    and created_at < ${pruneCutoff(now, emailIntervalSeconds)}`;
+  return deleteStaleRows(db, { table: "password_reset_tokens", key: "token_hash", stale }, signal);
 }

@@ -1,5 +1,5 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { type AuditSource, auditCte, type Party } from "../audit/audit.store";
+import { auditCte, type Occasion, type Party } from "../audit/audit.store";
 import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
 import { sessions, type User, users } from "../db/schema";
 
@@ -52,10 +52,10 @@ export async function rotateRefreshToken(
   db: Database,
   presentedHash: string,
   next: NewRefreshToken,
-  now: Date,
   graceSeconds: number,
-  source: AuditSource,
+  occasion: Occasion,
 ): Promise<{ user: TokenHolder; sessionId: string } | undefined> {
+  const now = occasion.at;
   const time = sqlTime(now);
   const reused = {
     action: "refresh.reused",
@@ -86,7 +86,7 @@ export async function rotateRefreshToken(
       ), revoked as (
         update sessions set revoked_at = ${time}
         where id = (select session_id from verdict where not granted) and revoked_at is null
-      ), ${auditCte("logged", reused, source, sql`from verdict where not granted`)}
+      ), ${auditCte("logged", reused, occasion, sql`from verdict where not granted`)}
       select id, role, token_version, session_id, granted from verdict`,
   );
   if (!row?.granted) return undefined;
@@ -101,12 +101,8 @@ export async function rotateRefreshToken(
  * the account, whose token it was), in one statement. An unknown token, or one of a session that
  * has already ended, changes nothing.
  */
-export async function revokeSessionOfToken(
-  db: Database,
-  tokenHash: string,
-  now: Date,
-  source: AuditSource,
-) {
+export async function revokeSessionOfToken(db: Database, tokenHash: string, occasion: Occasion) {
+  const now = occasion.at;
   const account = { id: sql`u.id`, username: sql`u.username` };
   const logout = { action: "logout", actor: account, target: account, detail: "session" } as const;
   await db.execute(
@@ -115,7 +111,7 @@ export async function revokeSessionOfToken(
         from refresh_tokens t
         where t.token_hash = ${tokenHash} and s.id = t.session_id and s.revoked_at is null
         returning s.user_id, s.token_version
-      ), ${auditCte("logged", logout, source, sql`from ended join users u on u.id = ended.user_id and u.token_version = ended.token_version`)}
+      ), ${auditCte("logged", logout, occasion, sql`from ended join users u on u.id = ended.user_id and u.token_version = ended.token_version`)}
       select 1`,
   );
 }
@@ -127,9 +123,9 @@ export async function revokeSessionOfToken(
 export async function revokeEverySession(
   db: Database,
   me: Party & { id: number },
-  now: Date,
-  source: AuditSource,
+  occasion: Occasion,
 ) {
+  const now = occasion.at;
   const time = sqlTime(now);
   const entry = { action: "logout", actor: me, target: me, detail: "all" } as const;
   await db.execute(
@@ -138,7 +134,7 @@ export async function revokeEverySession(
         where id = ${me.id} returning id
       ), revoked as (
         update sessions set revoked_at = ${time} where user_id = ${me.id} and revoked_at is null
-      ), ${auditCte("logged", entry, source, sql`from bumped`)}
+      ), ${auditCte("logged", entry, occasion, sql`from bumped`)}
       select 1`,
   );
 }

@@ -1,4 +1,4 @@
-import type { AuditSource } from "../audit/audit.store";
+import type { Occasion } from "../audit/audit.store";
 import { issueAccessToken } from "../auth/jwt";
 import { randomToken, sha256Hex } from "../auth/tokens";
 import type { Deps } from "../deps";
@@ -43,17 +43,15 @@ export function newSession(deps: SessionDeps, user: TokenHolder, now: Date) {
  * Rotation: the presented token is consumed and a new pair issued in the same session (see
  * rotateRefreshToken for the reuse grace and theft rules).
  */
-export async function refreshSession(deps: SessionDeps, presented: string, source: AuditSource) {
-  const { db, clock, config } = deps;
-  const now = clock.now();
-  const next = newRefreshToken(deps, now);
+export async function refreshSession(deps: SessionDeps, presented: string, occasion: Occasion) {
+  const { db, config } = deps;
+  const next = newRefreshToken(deps, occasion.at);
   const rotated = await rotateRefreshToken(
     db,
     sha256Hex(presented),
     next.stored,
-    now,
     config.refreshReuseGrace,
-    source,
+    occasion,
   );
   if (!rotated) throw unauthorized("Invalid or expired refresh token.");
   return tokenPair(deps, rotated.user, rotated.sessionId, next.value);

@@ -1,8 +1,8 @@
 import { and, asc, count, eq, gt, or, type SQL, sql } from "drizzle-orm";
 import {
-  type AuditSource,
   auditCte,
   auditInsert,
+  type Occasion,
   type Party,
   recordAudit,
 } from "../audit/audit.store";
@@ -51,7 +51,7 @@ export async function usernameOrEmailTaken(db: Database, username: string, email
 export async function insertUser(
   db: Database,
   user: NewUser,
-  source: AuditSource,
+  source: Occasion,
   detail?: string,
 ): Promise<"created" | "taken"> {
   const account = { id: sql`id`, username: sql`username` };
@@ -111,7 +111,7 @@ export function changedFields(before: User, changes: AccountChanges): string[] {
 export async function updateAccount(
   db: Database,
   username: string,
-  options: { guardLastAdmin: boolean; now: Date; actor: Party; source: AuditSource },
+  options: { guardLastAdmin: boolean; actor: Party; occasion: Occasion },
   decide: (target: User, anotherActiveAdmin: boolean) => AccountChanges,
 ): Promise<User | "missing" | "taken"> {
   try {
@@ -133,7 +133,7 @@ export async function updateAccount(
         .set({
           ...changes,
           tokenVersion: revokes ? bumpedTokenVersion() : undefined,
-          updatedAt: options.now,
+          updatedAt: options.occasion.at,
         })
         .where(eq(users.id, target.id))
         .returning();
@@ -143,7 +143,7 @@ export async function updateAccount(
       }
       const fields = changedFields(target, changes);
       const entry = { action: "user.updated", actor: options.actor, target, fields } as const;
-      await recordAudit(tx, entry, options.source);
+      await recordAudit(tx, entry, options.occasion);
       return row ?? "missing";
     });
   } catch (error) {
@@ -174,7 +174,7 @@ async function lockActiveAdmins(tx: Database) {
 export async function deleteUserAccount(
   db: Database,
   id: number,
-  audit: { actor: Party; source: AuditSource },
+  audit: { actor: Party; occasion: Occasion },
 ) {
   const target = { id: sql`id`, username: sql`username` };
   const deleted = { action: "user.deleted", actor: audit.actor, target } as const;
@@ -182,7 +182,7 @@ export async function deleteUserAccount(
     db,
     sql`with deleted as (
         delete from users where id = ${id} and role = 'USER' returning id, username
-      ), ${auditCte("logged", deleted, audit.source, sql`from deleted`)}
+      ), ${auditCte("logged", deleted, audit.occasion, sql`from deleted`)}
       select id from deleted`,
   );
   return rows.length > 0;
@@ -266,9 +266,9 @@ export async function updateOwnNames(
   db: Database,
   me: User,
   names: Pick<AccountChanges, "firstName" | "lastName">,
-  now: Date,
-  source: AuditSource,
+  occasion: Occasion,
 ): Promise<User | undefined> {
+  const now = occasion.at;
   const changed = db.$with("changed").as(
     db
       .update(users)
@@ -284,7 +284,7 @@ export async function updateOwnNames(
     target: me,
     fields: changedFields(me, names),
   } as const;
-  const logged = db.$with("logged", {}).as(auditInsert(entry, source, sql`from changed`));
+  const logged = db.$with("logged", {}).as(auditInsert(entry, occasion, sql`from changed`));
   const [row] = await db.with(changed, logged).select().from(changed);
   return row;
 }

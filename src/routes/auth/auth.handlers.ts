@@ -1,8 +1,8 @@
-import { auditSource } from "../../audit/audit-source";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
 import type { AppRouteHandler } from "../../http/handler";
+import { occasionOf } from "../../http/occasion";
 import { checkPassword } from "../../login/check-password";
 import { recordSuccess } from "../../login/login-throttle.store";
 import { newSession } from "../../sessions/sessions";
@@ -27,7 +27,7 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
     createdAt: now,
     updatedAt: now,
   };
-  const created = await insertUser(db, account, auditSource(c, now));
+  const created = await insertUser(db, account, occasionOf(c, now));
   if (created === "taken") throw alreadyTaken();
   return c.json({ msg: "User registered successfully." }, 201);
 };
@@ -35,13 +35,12 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
 export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const { username, password } = c.req.valid("json");
   const deps = c.get("deps");
-  const now = deps.clock.now();
-  const source = auditSource(c, now);
+  const occasion = occasionOf(c);
   const attempt = { login: username, password, refusal: invalidCredentials };
-  const user = await checkPassword(deps, attempt, source);
-  const session = user.active ? newSession(deps, user, now) : undefined;
-  const audit = { source, account: user };
-  const lockedFor = await recordSuccess(deps.db, username, now, session?.stored, audit);
+  const user = await checkPassword(deps, attempt, occasion);
+  const session = user.active ? newSession(deps, user, occasion.at) : undefined;
+  const audit = { occasion, account: user };
+  const lockedFor = await recordSuccess(deps.db, username, session?.stored, audit);
   if (lockedFor) throw lockedOut(lockedFor);
   if (!session) throw forbidden("Your account is deactivated.");
   return c.json(await session.pair(), 200);

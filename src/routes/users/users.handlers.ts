@@ -1,4 +1,3 @@
-import { auditSource } from "../../audit/audit-source";
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
 import type { User } from "../../db/schema";
@@ -12,6 +11,7 @@ import {
 } from "../../errors";
 import type { AppRouteHandler } from "../../http/handler";
 import { paginatedListing } from "../../http/listing";
+import { occasionOf } from "../../http/occasion";
 import { isPlausibleUsername } from "../../users/user.fields";
 import {
   deleteUserAccount,
@@ -42,7 +42,7 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
   const me = c.get("currentUser");
   const { username } = c.req.valid("param");
   const { password, first_name, last_name, ...rest } = c.req.valid("json");
-  const { db, hasher, clock } = c.get("deps");
+  const { db, hasher } = c.get("deps");
   if (!isPlausibleUsername(username)) throw notFound("user");
 
   let passwordHash: string | undefined;
@@ -57,8 +57,7 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
     passwordHash = await hashPassword(hasher, password);
   }
   const demotesSelf = isSelf(me, username) && (rest.role === "USER" || rest.active === false);
-  const now = clock.now();
-  const options = { guardLastAdmin: demotesSelf, now, actor: me, source: auditSource(c, now) };
+  const options = { guardLastAdmin: demotesSelf, actor: me, occasion: occasionOf(c) };
   const updated = await updateAccount(db, username, options, (target, anotherActiveAdmin) => {
     if (target.role === "ADMIN" && target.id !== me.id)
       throw forbidden("An ADMIN cannot modify another ADMIN.");
@@ -81,7 +80,7 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
   if (!target) throw notFound("user");
   if (target.role !== "USER") throw onlyUsersDeletable();
   // Access tokens fail the account lookup from now on.
-  const audit = { actor: me, source: auditSource(c) };
+  const audit = { actor: me, occasion: occasionOf(c) };
   if (await deleteUserAccount(db, target.id, audit)) return c.json({ msg: "User deleted." }, 200);
   // The delete removes USERs only: an account still there was promoted meanwhile.
   if (await findById(db, target.id)) throw onlyUsersDeletable();

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
+import type { Occasion } from "../audit/audit.store";
 import type { AppEnv } from "../deps";
-import type { AuditSource } from "./audit.store";
 
 const MAX_USER_AGENT = 512;
 const MAX_IP = 64;
@@ -36,7 +36,7 @@ export function auditedUserAgent(text: string) {
 }
 
 /** The request's client address (the one rate limits count) and user agent, and the time. */
-export function auditSource(c: Context<AppEnv>, at: Date = c.get("deps").clock.now()): AuditSource {
+export function occasionOf(c: Context<AppEnv>, at: Date = c.get("deps").clock.now()): Occasion {
   const userAgent = c.req.header("user-agent");
   const { headerText } = c.get("deps");
   return {
