@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonContent, noSecurity } from "../../lib/openapi";
+import { jsonContent, noSecurity, offlineErrorResponses } from "../../lib/openapi";
 
 const PublicJwk = z
   .object({
@@ -30,6 +30,7 @@ export const jwks = createRoute({
       ...jsonContent(Jwks, "The key set"),
       headers: { "Cache-Control": { schema: { type: "string", example: "public, max-age=300" } } },
     },
+    ...offlineErrorResponses(),
   },
 });
 
