@@ -71,7 +71,7 @@ describe(".env.example", () => {
   const text = readFileSync(join(ROOT, ".env.example"), "utf8");
   const lines = [...text.matchAll(/^# ([A-Z][A-Z0-9_]*)=(.*)$/gm)];
 
-  it("lists every variable of the config schema and of seed:admin, once each", () => {
+  it("lists every variable of the config schema and of db:seed-admin, once each", () => {
     const names = lines.map((line) => line[1]);
     expect([...names].sort()).toEqual([...Object.keys(envSchema.shape), ...SEED_ADMIN_VARS].sort());
   });
@@ -138,7 +138,7 @@ describe("npm start reads .env", () => {
   });
 });
 
-describe("db:migrate, seed:admin and drizzle-kit read .env", () => {
+describe("db:migrate, db:seed-admin and drizzle-kit read .env", () => {
   const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
   const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
   const created: string[] = [];
@@ -166,7 +166,7 @@ describe("db:migrate, seed:admin and drizzle-kit read .env", () => {
     await admin.end();
   });
 
-  it("npm run db:migrate and seed:admin work on the DATABASE_URL of .env; the environment wins", async () => {
+  it("npm run db:migrate and db:seed-admin work on the DATABASE_URL of .env; the environment wins", async () => {
     const url = await emptyDatabase();
     const project = projectDir(
       dotEnv({
@@ -181,7 +181,7 @@ describe("db:migrate, seed:admin and drizzle-kit read .env", () => {
       expect(migrated.stdout).toContain("Migrations applied (DATABASE_URL).");
       expect(await tablesOf(url)).toContain("users");
 
-      const seeded = await run(project.dir, "npm", ["run", "--silent", "seed:admin"], {
+      const seeded = await run(project.dir, "npm", ["run", "--silent", "db:seed-admin"], {
         ADMIN_USERNAME: "env_admin",
       });
       expect(seeded.code, seeded.stderr).toBe(0);

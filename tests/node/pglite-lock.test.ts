@@ -63,7 +63,7 @@ const user = { username: "lock_user", password: "the user's own passphrase" };
 
 // Each step starts processes that open (or create) an embedded database: seconds each.
 describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
-  it("while the server runs, a second server, seed:admin, db:migrate and db:prune are refused, naming the directory and the server's process", async () => {
+  it("while the server runs, a second server, db:seed-admin, db:migrate and db:prune are refused, naming the directory and the server's process", async () => {
     server = await startServerProcess({ PGLITE_DIR: dir });
     const refusal = `PGLITE_DIR ${dir} is in use by process ${server.pid}`;
     const register = await post("/api/user/register", {
@@ -79,7 +79,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
       testEnv({ PGLITE_DIR: dir, PORT: String(await freePort()) }),
     );
     const [seed, migrate, prune, secondCode] = await Promise.all([
-      npmRun("seed:admin", ADMIN),
+      npmRun("db:seed-admin", ADMIN),
       npmRun("db:migrate"),
       npmRun("db:prune"),
       // A second server that started anyway would never exit by itself.
@@ -105,7 +105,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
   it("an opener in another PID namespace (another container on the volume) is refused too, and the server's lock stays in place", async () => {
     const lockBefore = readFileSync(ownerFile, "utf8");
     // It cannot see the server's process: a lock that trusted process ids called the holder dead.
-    const seed = await npmRun("seed:admin", ADMIN, OTHER_PID_NAMESPACE);
+    const seed = await npmRun("db:seed-admin", ADMIN, OTHER_PID_NAMESPACE);
     expect(seed.code).not.toBe(0);
     expect(seed.stderr).toContain(`PGLITE_DIR ${dir} is in use by process ${server?.pid}`);
     expect(seed.stdout).not.toContain("Created ADMIN");
@@ -124,7 +124,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
     expect(await server?.stop()).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
 
-    const seed = await npmRun("seed:admin", ADMIN);
+    const seed = await npmRun("db:seed-admin", ADMIN);
     expect(seed.code, seed.stderr).toBe(0);
     expect(seed.stdout).toContain('Created ADMIN "lock_admin"');
     expect(existsSync(lockFile)).toBe(false);
@@ -139,14 +139,14 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
     expect(await server?.stop("SIGKILL")).toBe(null);
     expect(existsSync(ownerFile)).toBe(true);
 
-    const early = await npmRun("seed:admin", ADMIN);
+    const early = await npmRun("db:seed-admin", ADMIN);
     expect(early.code).not.toBe(0);
     expect(early.stderr).toMatch(
       new RegExp(`PGLITE_DIR ${dir} is in use by process ${crashed} on .*, refreshed \\d+ s ago`),
     );
 
     ageLock();
-    const seed = await npmRun("seed:admin", ADMIN, OTHER_PID_NAMESPACE);
+    const seed = await npmRun("db:seed-admin", ADMIN, OTHER_PID_NAMESPACE);
     expect(seed.code, seed.stderr).toBe(0);
     expect(seed.stdout).toContain('Account "lock_admin" already exists.');
     expect(existsSync(lockFile)).toBe(false);
@@ -158,7 +158,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
     server.child.kill("SIGSTOP");
     try {
       ageLock();
-      const seed = await npmRun("seed:admin", ADMIN);
+      const seed = await npmRun("db:seed-admin", ADMIN);
       expect(seed.code, seed.stderr).toBe(0);
     } finally {
       server.child.kill("SIGCONT");
@@ -172,7 +172,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
 
   it("a lock file left by an earlier version is refused, with what to do", async () => {
     writeFileSync(lockFile, "12345\n");
-    const seed = await npmRun("seed:admin", ADMIN);
+    const seed = await npmRun("db:seed-admin", ADMIN);
     expect(seed.code).not.toBe(0);
     expect(seed.stderr).toContain(`PGLITE_DIR ${dir} is in use by an earlier version of this app`);
     expect(readFileSync(lockFile, "utf8")).toBe("12345\n");

@@ -31,7 +31,7 @@ export function projectDir(dotEnv?: string) {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The variables `npm run seed:admin` reads besides the app's own. */
+/** The variables `npm run db:seed-admin` reads besides the app's own. */
 export const SEED_ADMIN_VARS = ["ADMIN_USERNAME", "ADMIN_EMAIL", "ADMIN_PASSWORD"];
 
 /**
