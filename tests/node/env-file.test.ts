@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envSchema, loadConfig } from "../../src/config";
 import { loadEnvFile } from "../../src/node/env-file";
 import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
-import { freePort, npmStart, projectDir, ROOT, run, SEED_ADMIN_VARS } from "../support/project-dir";
+import { freePort, ROOT, SEED_ADMIN_VARS } from "../support/processes";
+import { npmStart, projectDir, run } from "../support/project-dir";
 
 const SECRET_IN_FILE = "secret-from-the-dot-env-file-0123456789";
 const SECRET_IN_ENV = "secret-from-the-environment-0123456789ab";
@@ -19,11 +20,11 @@ const dotEnv = (vars: Record<string, string>) =>
     .join("");
 
 /** Registers and logs in over HTTP; returns the login's body. */
-async function tokenFrom(url: string) {
+async function tokenFrom(url: URL) {
   const username = `env_${Math.random().toString(36).slice(2, 8)}`;
   const password = "a password from the env test";
   const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, {
+    fetch(new URL(path, url), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),

@@ -12,13 +12,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { LOCK_FILE, LOCK_REFRESH_MS, LOCK_STALE_MS } from "../../src/node/directory-lock";
-import {
-  freePort,
-  runCommand,
-  runNode,
-  type ServerProcess,
-  startServerProcess,
-} from "../support/server-process";
+import { type NodeServer, runNode, startNodeServer } from "../support/node-server";
+import { appFreeEnv, freePort, runCommand } from "../support/processes";
 import { testEnv } from "../support/test-env";
 
 // Without a lock, two processes on one PGLITE_DIR each saw only their own writes, and lost them.
@@ -27,7 +22,7 @@ const lockFile = join(dir, LOCK_FILE);
 /** Inside the lock: who holds it; its modification time is the holder's last refresh. */
 const ownerFile = join(lockFile, "owner");
 const ADMIN = { ADMIN_USERNAME: "lock_admin", ADMIN_PASSWORD: "a long admin passphrase" };
-let server: ServerProcess | undefined;
+let server: NodeServer | undefined;
 afterAll(async () => {
   await server?.stop("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
@@ -36,7 +31,7 @@ afterAll(async () => {
 /** `npm run <script>` on the embedded database in `dir`, to its end; `wrap` runs it inside another command. */
 async function npmRun(script: string, env: Record<string, string> = {}, wrap: string[] = []) {
   const [command = "npm", ...args] = [...wrap, "npm", "run", "--silent", script];
-  const run = runCommand(command, args, testEnv({ PGLITE_DIR: dir, ...env }));
+  const run = runCommand(command, args, appFreeEnv(testEnv({ PGLITE_DIR: dir, ...env })));
   return { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
 }
 
@@ -64,7 +59,7 @@ const user = { username: "lock_user", password: "the user's own passphrase" };
 // Each step starts processes that open (or create) an embedded database: seconds each.
 describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
   it("while the server runs, a second server, db:seed-admin, db:migrate and db:prune are refused, naming the directory and the server's process", async () => {
-    server = await startServerProcess({ PGLITE_DIR: dir });
+    server = await startNodeServer(testEnv({ PGLITE_DIR: dir }));
     const refusal = `PGLITE_DIR ${dir} is in use by process ${server.pid}`;
     const register = await post("/api/user/register", {
       ...user,
@@ -129,7 +124,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
     expect(seed.stdout).toContain('Created ADMIN "lock_admin"');
     expect(existsSync(lockFile)).toBe(false);
 
-    server = await startServerProcess({ PGLITE_DIR: dir });
+    server = await startNodeServer(testEnv({ PGLITE_DIR: dir }));
     expect(await login(ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD)).toBe(200);
     expect(await login(user.username, user.password)).toBe(200);
   });
@@ -153,7 +148,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
   });
 
   it("a server whose lock was taken over while it stood still stops at once", async () => {
-    server = await startServerProcess({ PGLITE_DIR: dir });
+    server = await startNodeServer(testEnv({ PGLITE_DIR: dir }));
     // Paused (as a frozen container) past the threshold: its lock looks abandoned.
     server.child.kill("SIGSTOP");
     try {

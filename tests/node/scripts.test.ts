@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,22 +9,8 @@ import { loadConfig } from "../../src/config";
 import { nodeArgon2 } from "../../src/node/argon2";
 import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Runs `npm run <script>` as a user would, with `env` on top of this process's environment. */
-async function npmRun(script: string, env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("npm", ["run", "--silent", script], {
-      cwd: root,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { ROOT } from "../support/processes";
+import { npmRun } from "../support/project-dir";
 
 describe("npm run db:seed-admin on Postgres", () => {
   let database: TestDatabase;
@@ -189,7 +174,7 @@ describe("npm run keys:new", () => {
 });
 
 const scripts = (
-  JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
   }
 ).scripts;
@@ -203,7 +188,7 @@ describe("the npm scripts", () => {
         !/^npm run --silent [\w:-]+ --$/.test(command),
     );
     expect(unchecked).toEqual([]);
-    expect(readFileSync(join(root, "scripts/start.mjs"), "utf8")).toContain(
+    expect(readFileSync(join(ROOT, "scripts/start.mjs"), "utf8")).toContain(
       'await import("./check-node.mjs")',
     );
   });
@@ -226,11 +211,11 @@ describe("scripts/run.mjs", () => {
     "-e",
     `require("fs").writeFileSync(${JSON.stringify(file)}, "")`,
   ];
-  const runner = join(root, "scripts/run.mjs");
+  const runner = join(ROOT, "scripts/run.mjs");
 
   async function node(args: string[]) {
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd: root });
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd: ROOT });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const e = error as { code: number; stdout: string; stderr: string };
