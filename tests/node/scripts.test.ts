@@ -111,7 +111,8 @@ describe("npm run db:seed-admin on the embedded database", () => {
     const second = await npmRun("db:seed-admin", env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('Account "admin" already exists.');
-  });
+    // Two cold starts of PGlite: seconds each alone, over 15 s each on a loaded 2-core machine.
+  }, 90_000);
 });
 
 describe("npm run db:migrate", () => {
