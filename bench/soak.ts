@@ -1,4 +1,4 @@
-// `npm run soak`: minutes of mixed load against `npm start` on a database of its own, sampling the
+// `npm run bench:soak`: minutes of mixed load against `npm start` on a database of its own, sampling the
 // server's memory; it reports whether memory stays flat and every answer is the expected one.
 // Flags: --minutes=<n> (SOAK_MINUTES, default 10), --concurrency=<n> (SOAK_CONCURRENCY, default
 // 16), --database-url=<url> (BENCH_DATABASE_URL), --out=<dir>.

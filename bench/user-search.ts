@@ -55,7 +55,7 @@ try {
     { cwd: ROOT, env: { ...process.env, ...env } },
   );
   const seedSeconds = (performance.now() - seedStarted) / 1000;
-  await promisify(execFile)("npm", ["run", "--silent", "seed:admin"], {
+  await promisify(execFile)("npm", ["run", "--silent", "db:seed-admin"], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -9,5 +9,5 @@ const kid = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString(
 console.log(JSON.stringify({ kty: "OKP", crv: "Ed25519", kid, x, d }));
 console.error(
   "A private key: keep it secret. Add it second in JWT_SIGNING_KEYS and deploy before it signs " +
-    '(README, "Signing keys": rotation).',
+    '(docs/api.md, "Signing keys and the JWKS": rotation).',
 );

@@ -57,7 +57,7 @@ try {
       updatedAt: now,
     };
     // Recorded as a registration from this machine, by this script.
-    const source = { at: now, ip: "local", userAgent: "npm run seed:admin" };
+    const source = { at: now, ip: "local", userAgent: "npm run db:seed-admin" };
     const created = await insertUser(database.db, admin, source, "seed_admin");
     if (created === "taken") {
       const clash = await findByEmail(database.db, email);

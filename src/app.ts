@@ -1,6 +1,8 @@
 import type { Context } from "hono";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+// Named imports: the bundlers (esbuild, wrangler) keep only these two fields of package.json.
+import { license, version } from "../package.json";
 import { clientIp } from "./abuse/client-ip";
 import type { Config } from "./config";
 import type { AppEnv, Deps } from "./deps";
@@ -69,7 +71,9 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     openapi: "3.1.0",
     info: {
       title: "User Management API",
-      version: "1.0.0",
+      version,
+      // The URL, not the SPDX `identifier` of OpenAPI 3.1: the typings of doc31 know only `url`.
+      license: { name: license, url: `https://spdx.org/licenses/${license}.html` },
       description:
         "Registration, login with JWTs, password reset by email, and USER/ADMIN administration.",
     },

@@ -86,7 +86,7 @@ const VERIFIED_MAX = 4096;
 /**
  * Verifies signature and algorithm, then time against the injected clock. The algorithm is fixed
  * by the configuration: with a key set, EdDSA under the key the header's kid names and nothing
- * else, HS256 included (README, "Decisions"); without one, HS256 under the secret. `none` never
+ * else, HS256 included (docs/api.md, "Signing keys and the JWKS"); without one, HS256 under the secret. `none` never
  * passes. Returns undefined for any token that must be refused. Signatures are checked
  * synchronously with node:crypto (workerd has it under nodejs_compat): WebCrypto's key import
  * and job scheduling cost more than the HMAC itself, and its Ed25519 jobs wait behind argon2.

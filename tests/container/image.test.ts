@@ -12,7 +12,8 @@ import {
   last,
   runtime,
 } from "../support/dockerfile";
-import { freePort, ROOT, run } from "../support/project-dir";
+import { freePort, ROOT } from "../support/processes";
+import { run } from "../support/project-dir";
 
 // The image as `docker build .` makes it, run against this host's Postgres with host networking.
 // `npm run test:container` (scripts/test-container.sh) starts an engine and makes a base image

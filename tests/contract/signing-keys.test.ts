@@ -150,7 +150,7 @@ describe("access tokens with JWT_SIGNING_KEYS", () => {
       "HS256 keyed with the published JWK as JSON",
       (u) => signHs256(hs256(first.kid), u.claims, JSON.stringify(published(first))),
     ],
-    // README, "Decisions": a key set ends HS256, even with the right secret.
+    // docs/api.md, "Signing keys and the JWKS": a key set ends HS256, even with the right secret.
     [
       "HS256 keyed with JWT_SECRET_KEY",
       (u) => signHs256({ alg: "HS256", typ: "JWT" }, u.claims, api.jwtSecret),
@@ -215,7 +215,7 @@ describe("access tokens with JWT_SIGNING_KEYS", () => {
 
 const hs256 = (kid: string) => ({ alg: "HS256", typ: "JWT", kid });
 
-describe("key rotation, as the README's steps run it", () => {
+describe("key rotation, as docs/api.md's steps run it", () => {
   it("a key's tokens pass while it is listed and are 401 once it is removed", async () => {
     // One database under each deployment of the steps, as one database outlives deploys.
     const database = await createTestDatabase({ needsServer: true });

@@ -4,14 +4,17 @@ import { abortedUploadCases } from "../support/aborted-upload-cases";
 import { accessLogCases } from "../support/access-log-cases";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { createTestApi } from "../support/node-api";
-import { type ServerProcess, startServerProcess } from "../support/server-process";
+import { type NodeServer, startNodeServer } from "../support/node-server";
+import { testEnv } from "../support/test-env";
 
 // What the server as `npm start` runs it prints, on stdout and stderr.
 let database: TestDatabase;
-let server: ServerProcess;
+let server: NodeServer;
 beforeAll(async () => {
   database = await createTestDatabase({ needsServer: true });
-  server = await startServerProcess({ DATABASE_URL: database.url as string, ACCESS_LOG: "on" });
+  server = await startNodeServer(
+    testEnv({ DATABASE_URL: database.url as string, ACCESS_LOG: "on" }),
+  );
 });
 afterAll(async () => {
   await server?.stop();

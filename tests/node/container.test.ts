@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +14,8 @@ import {
   type Stage,
   stages,
 } from "../support/dockerfile";
-import { freePort, ROOT, run } from "../support/project-dir";
+import { freePort, ROOT, runCommand } from "../support/processes";
+import { run } from "../support/project-dir";
 
 // Building and running the image with a container engine: tests/container/image.test.ts
 // (npm run test:container), kept out of npm test for its time.
@@ -186,24 +186,5 @@ function migrateCommand() {
 }
 
 function spawnInImage(cwd: string, args: string[], env: Record<string, string>) {
-  const child: ChildProcess = spawn(entrypoint[0] as string, args, {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  return {
-    output: () => output,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return runCommand(entrypoint[0] as string, args, { ...process.env, ...env }, { cwd });
 }

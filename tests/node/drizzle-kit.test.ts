@@ -5,7 +5,8 @@ import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_POSTGRES } from "../support/database";
-import { freePort, ROOT, run } from "../support/project-dir";
+import { freePort, ROOT } from "../support/processes";
+import { npmRun, run } from "../support/project-dir";
 
 /** How many migrations drizzle/ holds: both migrators record each one they apply. */
 const journalEntries = (
@@ -20,8 +21,7 @@ const APP_TABLES = ["password_reset_tokens", "refresh_tokens", "sessions", "user
 // (empty counts as unset), so a .env in the checkout cannot redirect them.
 const drizzleKit = (env: Record<string, string>) =>
   run(ROOT, "npx", ["drizzle-kit", "migrate"], env);
-const npmMigrate = (env: Record<string, string>) =>
-  run(ROOT, "npm", ["run", "--silent", "db:migrate"], env);
+const npmMigrate = (env: Record<string, string>) => npmRun("db:migrate", env);
 
 describe("npx drizzle-kit migrate with DATABASE_URL", () => {
   const name = `kit_${Date.now().toString(36)}`;

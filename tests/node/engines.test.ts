@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "../support/project-dir";
+import { ROOT } from "../support/processes";
 
 // npm warns (EBADENGINE) when the Node running `npm install` is outside the `engines` range of
 // the project or of any package it installs. The project's range is the Node a user needs: every

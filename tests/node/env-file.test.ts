@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envSchema, loadConfig } from "../../src/config";
 import { loadEnvFile } from "../../src/node/env-file";
 import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
-import { freePort, npmStart, projectDir, ROOT, run, SEED_ADMIN_VARS } from "../support/project-dir";
+import { freePort, ROOT, SEED_ADMIN_VARS } from "../support/processes";
+import { npmStart, projectDir, run } from "../support/project-dir";
 
 const SECRET_IN_FILE = "secret-from-the-dot-env-file-0123456789";
 const SECRET_IN_ENV = "secret-from-the-environment-0123456789ab";
@@ -19,11 +20,11 @@ const dotEnv = (vars: Record<string, string>) =>
     .join("");
 
 /** Registers and logs in over HTTP; returns the login's body. */
-async function tokenFrom(url: string) {
+async function tokenFrom(url: URL) {
   const username = `env_${Math.random().toString(36).slice(2, 8)}`;
   const password = "a password from the env test";
   const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, {
+    fetch(new URL(path, url), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
@@ -71,7 +72,7 @@ describe(".env.example", () => {
   const text = readFileSync(join(ROOT, ".env.example"), "utf8");
   const lines = [...text.matchAll(/^# ([A-Z][A-Z0-9_]*)=(.*)$/gm)];
 
-  it("lists every variable of the config schema and of seed:admin, once each", () => {
+  it("lists every variable of the config schema and of db:seed-admin, once each", () => {
     const names = lines.map((line) => line[1]);
     expect([...names].sort()).toEqual([...Object.keys(envSchema.shape), ...SEED_ADMIN_VARS].sort());
   });
@@ -138,7 +139,7 @@ describe("npm start reads .env", () => {
   });
 });
 
-describe("db:migrate, seed:admin and drizzle-kit read .env", () => {
+describe("db:migrate, db:seed-admin and drizzle-kit read .env", () => {
   const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
   const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
   const created: string[] = [];
@@ -166,7 +167,7 @@ describe("db:migrate, seed:admin and drizzle-kit read .env", () => {
     await admin.end();
   });
 
-  it("npm run db:migrate and seed:admin work on the DATABASE_URL of .env; the environment wins", async () => {
+  it("npm run db:migrate and db:seed-admin work on the DATABASE_URL of .env; the environment wins", async () => {
     const url = await emptyDatabase();
     const project = projectDir(
       dotEnv({
@@ -181,7 +182,7 @@ describe("db:migrate, seed:admin and drizzle-kit read .env", () => {
       expect(migrated.stdout).toContain("Migrations applied (DATABASE_URL).");
       expect(await tablesOf(url)).toContain("users");
 
-      const seeded = await run(project.dir, "npm", ["run", "--silent", "seed:admin"], {
+      const seeded = await run(project.dir, "npm", ["run", "--silent", "db:seed-admin"], {
         ADMIN_USERNAME: "env_admin",
       });
       expect(seeded.code, seeded.stderr).toBe(0);

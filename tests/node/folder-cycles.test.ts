@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "../support/project-dir";
+import { ROOT } from "../support/processes";
 
 // The folders of src/ import one way: a folder that reaches back into one that imports it can no
 // longer be read, tested or moved without the other. Files at the root of src/ (app.ts, deps.ts,

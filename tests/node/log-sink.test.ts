@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, run } from "../support/project-dir";
+import { ROOT } from "../support/processes";
+import { run } from "../support/project-dir";
 
 // The Node entry's log sink (src/node/log-sink.ts) gathers info lines and writes them once per
 // event-loop turn. A process that exits in the turn that logged them (process.exit after a

@@ -4,12 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { newSigningKey } from "../support/jwk-helpers";
-import {
-  freePort,
-  type NodeServer,
-  spawnNodeServer,
-  startNodeServer,
-} from "../support/node-server";
+import { type NodeServer, spawnNodeServer, startNodeServer } from "../support/node-server";
+import { freePort } from "../support/processes";
 import { expectRateLimited } from "../support/session-helpers";
 import { testEnv } from "../support/test-env";
 

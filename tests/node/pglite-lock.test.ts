@@ -12,13 +12,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { LOCK_FILE, LOCK_REFRESH_MS, LOCK_STALE_MS } from "../../src/node/directory-lock";
-import {
-  freePort,
-  runCommand,
-  runNode,
-  type ServerProcess,
-  startServerProcess,
-} from "../support/server-process";
+import { type NodeServer, runNode, startNodeServer } from "../support/node-server";
+import { appFreeEnv, freePort, runCommand } from "../support/processes";
 import { testEnv } from "../support/test-env";
 
 // Without a lock, two processes on one PGLITE_DIR each saw only their own writes, and lost them.
@@ -27,7 +22,7 @@ const lockFile = join(dir, LOCK_FILE);
 /** Inside the lock: who holds it; its modification time is the holder's last refresh. */
 const ownerFile = join(lockFile, "owner");
 const ADMIN = { ADMIN_USERNAME: "lock_admin", ADMIN_PASSWORD: "a long admin passphrase" };
-let server: ServerProcess | undefined;
+let server: NodeServer | undefined;
 afterAll(async () => {
   await server?.stop("SIGKILL");
   rmSync(dir, { recursive: true, force: true });
@@ -36,7 +31,7 @@ afterAll(async () => {
 /** `npm run <script>` on the embedded database in `dir`, to its end; `wrap` runs it inside another command. */
 async function npmRun(script: string, env: Record<string, string> = {}, wrap: string[] = []) {
   const [command = "npm", ...args] = [...wrap, "npm", "run", "--silent", script];
-  const run = runCommand(command, args, testEnv({ PGLITE_DIR: dir, ...env }));
+  const run = runCommand(command, args, appFreeEnv(testEnv({ PGLITE_DIR: dir, ...env })));
   return { code: await run.exited, stdout: run.stdout(), stderr: run.stderr() };
 }
 
@@ -63,8 +58,8 @@ const user = { username: "lock_user", password: "the user's own passphrase" };
 
 // Each step starts processes that open (or create) an embedded database: seconds each.
 describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
-  it("while the server runs, a second server, seed:admin, db:migrate and db:prune are refused, naming the directory and the server's process", async () => {
-    server = await startServerProcess({ PGLITE_DIR: dir });
+  it("while the server runs, a second server, db:seed-admin, db:migrate and db:prune are refused, naming the directory and the server's process", async () => {
+    server = await startNodeServer(testEnv({ PGLITE_DIR: dir }));
     const refusal = `PGLITE_DIR ${dir} is in use by process ${server.pid}`;
     const register = await post("/api/user/register", {
       ...user,
@@ -79,7 +74,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
       testEnv({ PGLITE_DIR: dir, PORT: String(await freePort()) }),
     );
     const [seed, migrate, prune, secondCode] = await Promise.all([
-      npmRun("seed:admin", ADMIN),
+      npmRun("db:seed-admin", ADMIN),
       npmRun("db:migrate"),
       npmRun("db:prune"),
       // A second server that started anyway would never exit by itself.
@@ -105,7 +100,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
   it("an opener in another PID namespace (another container on the volume) is refused too, and the server's lock stays in place", async () => {
     const lockBefore = readFileSync(ownerFile, "utf8");
     // It cannot see the server's process: a lock that trusted process ids called the holder dead.
-    const seed = await npmRun("seed:admin", ADMIN, OTHER_PID_NAMESPACE);
+    const seed = await npmRun("db:seed-admin", ADMIN, OTHER_PID_NAMESPACE);
     expect(seed.code).not.toBe(0);
     expect(seed.stderr).toContain(`PGLITE_DIR ${dir} is in use by process ${server?.pid}`);
     expect(seed.stdout).not.toContain("Created ADMIN");
@@ -124,12 +119,12 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
     expect(await server?.stop()).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
 
-    const seed = await npmRun("seed:admin", ADMIN);
+    const seed = await npmRun("db:seed-admin", ADMIN);
     expect(seed.code, seed.stderr).toBe(0);
     expect(seed.stdout).toContain('Created ADMIN "lock_admin"');
     expect(existsSync(lockFile)).toBe(false);
 
-    server = await startServerProcess({ PGLITE_DIR: dir });
+    server = await startNodeServer(testEnv({ PGLITE_DIR: dir }));
     expect(await login(ADMIN.ADMIN_USERNAME, ADMIN.ADMIN_PASSWORD)).toBe(200);
     expect(await login(user.username, user.password)).toBe(200);
   });
@@ -139,26 +134,26 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
     expect(await server?.stop("SIGKILL")).toBe(null);
     expect(existsSync(ownerFile)).toBe(true);
 
-    const early = await npmRun("seed:admin", ADMIN);
+    const early = await npmRun("db:seed-admin", ADMIN);
     expect(early.code).not.toBe(0);
     expect(early.stderr).toMatch(
       new RegExp(`PGLITE_DIR ${dir} is in use by process ${crashed} on .*, refreshed \\d+ s ago`),
     );
 
     ageLock();
-    const seed = await npmRun("seed:admin", ADMIN, OTHER_PID_NAMESPACE);
+    const seed = await npmRun("db:seed-admin", ADMIN, OTHER_PID_NAMESPACE);
     expect(seed.code, seed.stderr).toBe(0);
     expect(seed.stdout).toContain('Account "lock_admin" already exists.');
     expect(existsSync(lockFile)).toBe(false);
   });
 
   it("a server whose lock was taken over while it stood still stops at once", async () => {
-    server = await startServerProcess({ PGLITE_DIR: dir });
+    server = await startNodeServer(testEnv({ PGLITE_DIR: dir }));
     // Paused (as a frozen container) past the threshold: its lock looks abandoned.
     server.child.kill("SIGSTOP");
     try {
       ageLock();
-      const seed = await npmRun("seed:admin", ADMIN);
+      const seed = await npmRun("db:seed-admin", ADMIN);
       expect(seed.code, seed.stderr).toBe(0);
     } finally {
       server.child.kill("SIGCONT");
@@ -172,7 +167,7 @@ describe("one process at a time on PGLITE_DIR", { timeout: 120_000 }, () => {
 
   it("a lock file left by an earlier version is refused, with what to do", async () => {
     writeFileSync(lockFile, "12345\n");
-    const seed = await npmRun("seed:admin", ADMIN);
+    const seed = await npmRun("db:seed-admin", ADMIN);
     expect(seed.code).not.toBe(0);
     expect(seed.stderr).toContain(`PGLITE_DIR ${dir} is in use by an earlier version of this app`);
     expect(readFileSync(lockFile, "utf8")).toBe("12345\n");

@@ -1,25 +1,21 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServerProcess, startServer } from "../../bench/processes";
 import { sessions } from "../../src/db/schema";
 import { claimsOf } from "../support/auth-helpers";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { createTestApi } from "../support/node-api";
+import { type NodeServer, startNodeServer } from "../support/node-server";
+import { npmRun } from "../support/project-dir";
 import { SEEDED_LIVE, SEEDED_STALE, seededKeys, seedPruneRows } from "../support/prune-fixtures";
 import type { TokenPair } from "../support/session-helpers";
 import { TEST_JWT_SECRET } from "../support/test-env";
 
 // The prune as it runs outside tests' in-process apps: the periodic job of the real Node server
 // (`npm start`) and `npm run db:prune`, on the system clock.
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Waits (up to 15 s) until `check` holds. */
 async function eventually(check: () => Promise<boolean>, what: string) {
@@ -32,10 +28,10 @@ async function eventually(check: () => Promise<boolean>, what: string) {
 
 describe("the Node server prunes every PRUNE_INTERVAL_MS", () => {
   let database: TestDatabase;
-  let server: ServerProcess;
+  let server: NodeServer;
   beforeAll(async () => {
     database = await createTestDatabase({ needsServer: true });
-    server = await startServer(["scripts/start.mjs"], {
+    server = await startNodeServer({
       NODE_ENV: "test",
       DATABASE_URL: database.url as string,
       JWT_SECRET_KEY: TEST_JWT_SECRET,
@@ -48,7 +44,7 @@ describe("the Node server prunes every PRUNE_INTERVAL_MS", () => {
   });
 
   const post = async (path: string, body: unknown) =>
-    fetch(`${server.url}${path}`, {
+    fetch(new URL(path, server.url), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
@@ -100,20 +96,6 @@ describe("the Node server prunes every PRUNE_INTERVAL_MS", () => {
     expect(server.output()).not.toContain("prune failed");
   });
 });
-
-/** Runs `npm run <script>` as a user would, with `env` on top of this process's environment. */
-async function npmRun(script: string, env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("npm", ["run", "--silent", script], {
-      cwd: root,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** The lines db:prune prints for these counts. */
 const report = (where: string, counts: Record<string, number>) =>

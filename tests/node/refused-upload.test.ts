@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unsupportedMediaType } from "../../src/errors";
 import { findByUsername } from "../../src/users/user.store";
 import { createTestDatabase, type TestDatabase } from "../support/database";
+import { type NodeServer, startNodeServer } from "../support/node-server";
 import { rawConnection, rawRequest } from "../support/raw-http";
 import {
   expectRefused,
@@ -9,15 +10,15 @@ import {
   oversizedRegistration,
   registerRuns,
 } from "../support/refused-uploads";
-import { type ServerProcess, startServerProcess } from "../support/server-process";
+import { testEnv } from "../support/test-env";
 
 // Over real sockets against the server as `npm start` runs it: how the connection is kept or
 // closed is decided by @hono/node-server and Node's HTTP server, which app.request never reaches.
 let database: TestDatabase;
-let server: ServerProcess;
+let server: NodeServer;
 beforeAll(async () => {
   database = await createTestDatabase({ needsServer: true });
-  server = await startServerProcess({ DATABASE_URL: database.url as string });
+  server = await startNodeServer(testEnv({ DATABASE_URL: database.url as string }));
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,16 +1,16 @@
 import { request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApi as npmStart, type ServerProcess } from "../../bench/processes";
 import { createTestDatabase, type TestDatabase } from "../support/database";
+import { type NodeServer, startNodeServer } from "../support/node-server";
 import { TEST_JWT_SECRET } from "../support/test-env";
 
 let database: TestDatabase;
-let server: ServerProcess;
+let server: NodeServer;
 beforeAll(async () => {
   database = await createTestDatabase({ needsServer: true });
   // `npm start` on a port of its own, without APP_URL, mail printed by the console mailer.
-  server = await npmStart({
+  server = await startNodeServer({
     DATABASE_URL: database.url as string,
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     RESET_EMAIL_INTERVAL: "0",
@@ -75,7 +75,7 @@ describe("the reset link of `npm start` without APP_URL", () => {
       "swagger-ui-dist/swagger-ui.css",
       "reset-password.js",
     ]) {
-      const res = await fetch(`${server.url}/assets/${file}`);
+      const res = await fetch(new URL(`/assets/${file}`, server.url));
       expect(res.status, file).toBe(200);
       expect((await res.arrayBuffer()).byteLength, file).toBeGreaterThan(100);
     }

@@ -1,8 +1,7 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,24 +9,10 @@ import { loadConfig } from "../../src/config";
 import { nodeArgon2 } from "../../src/node/argon2";
 import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
+import { ROOT } from "../support/processes";
+import { npmRun } from "../support/project-dir";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** Runs `npm run <script>` as a user would, with `env` on top of this process's environment. */
-async function npmRun(script: string, env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("npm", ["run", "--silent", script], {
-      cwd: root,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-describe("npm run seed:admin on Postgres", () => {
+describe("npm run db:seed-admin on Postgres", () => {
   let database: TestDatabase;
   let api: NodeTestApi;
   let env: Record<string, string>;
@@ -43,7 +28,7 @@ describe("npm run seed:admin on Postgres", () => {
   afterAll(() => api.close());
 
   it("without ADMIN_PASSWORD generates one, prints it once, and it logs in as an ADMIN", async () => {
-    const run = await npmRun("seed:admin", env);
+    const run = await npmRun("db:seed-admin", env);
     expect(run.code, run.stderr).toBe(0);
     const password = /Generated password \(shown once, store it now\): (\S+)/.exec(run.stdout)?.[1];
     expect(password?.length).toBeGreaterThanOrEqual(32);
@@ -56,7 +41,7 @@ describe("npm run seed:admin on Postgres", () => {
 
   it("is idempotent: a second run changes nothing and prints no password", async () => {
     const before = await api.userRow("root_admin");
-    const run = await npmRun("seed:admin", { ...env, ADMIN_PASSWORD: "another long password" });
+    const run = await npmRun("db:seed-admin", { ...env, ADMIN_PASSWORD: "another long password" });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Account "root_admin" already exists.');
     expect(run.stdout).not.toContain("Generated password");
@@ -68,7 +53,7 @@ describe("npm run seed:admin on Postgres", () => {
     ["a password equal to the username", "Policy_Admin", "must not be the username"],
     ["a short password", "short", "at least 8 characters"],
   ])("refuses %s and creates nothing", async (_label, password, reason) => {
-    const run = await npmRun("seed:admin", {
+    const run = await npmRun("db:seed-admin", {
       ...env,
       ADMIN_USERNAME: "policy_admin",
       ADMIN_EMAIL: "policy_admin@example.com",
@@ -82,7 +67,7 @@ describe("npm run seed:admin on Postgres", () => {
   });
 });
 
-describe("npm run seed:admin on a database that was never migrated", () => {
+describe("npm run db:seed-admin (and its old name seed:admin) on a database that was never migrated", () => {
   const name = `unmigrated_${Date.now().toString(36)}`;
   const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
   const target = new URL(base);
@@ -94,36 +79,40 @@ describe("npm run seed:admin on a database that was never migrated", () => {
     await admin.end();
   });
 
-  it("says in one line to run db:migrate first, exits 1 and creates nothing", async () => {
-    const run = await npmRun("seed:admin", {
-      DATABASE_URL: target.toString(),
-      ADMIN_PASSWORD: "an unmigrated admin password",
-    });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toBe("The database has no users table: run npm run db:migrate first.\n");
-    expect(run.stdout).toBe("");
-    const sql = postgres(target.toString(), { max: 1, onnotice: () => {} });
-    try {
-      expect(await sql`select tablename from pg_tables where schemaname = 'public'`).toEqual([]);
-    } finally {
-      await sql.end();
-    }
-  });
+  it.each(["db:seed-admin", "seed:admin"])(
+    "%s says in one line to run db:migrate first, exits 1 and creates nothing",
+    async (script) => {
+      const run = await npmRun(script, {
+        DATABASE_URL: target.toString(),
+        ADMIN_PASSWORD: "an unmigrated admin password",
+      });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe("The database has no users table: run npm run db:migrate first.\n");
+      expect(run.stdout).toBe("");
+      const sql = postgres(target.toString(), { max: 1, onnotice: () => {} });
+      try {
+        expect(await sql`select tablename from pg_tables where schemaname = 'public'`).toEqual([]);
+      } finally {
+        await sql.end();
+      }
+    },
+  );
 });
 
-describe("npm run seed:admin on the embedded database", () => {
+describe("npm run db:seed-admin on the embedded database", () => {
   const dir = mkdtempSync(join(tmpdir(), "seed-pglite-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("creates the admin in PGLITE_DIR when DATABASE_URL is unset, once", async () => {
     const env = { DATABASE_URL: "", PGLITE_DIR: dir, ADMIN_PASSWORD: "embedded admin secret" };
-    const first = await npmRun("seed:admin", env);
+    const first = await npmRun("db:seed-admin", env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('Created ADMIN "admin" <admin@example.com>.');
-    const second = await npmRun("seed:admin", env);
+    const second = await npmRun("db:seed-admin", env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('Account "admin" already exists.');
-  });
+    // Two cold starts of PGlite: seconds each alone, over 15 s each on a loaded 2-core machine.
+  }, 90_000);
 });
 
 describe("npm run db:migrate", () => {
@@ -182,5 +171,75 @@ describe("npm run keys:new", () => {
     // The config checks the pair whole (x is the public key of d) and that kids differ.
     const { config } = loadConfig({ JWT_SIGNING_KEYS: JSON.stringify(keys) });
     expect(config.jwtSigningKeys.map((k) => k.kid)).toEqual([a.kid, b.kid]);
+  });
+});
+
+const scripts = (
+  JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  }
+).scripts;
+
+describe("the npm scripts", () => {
+  it("run every command but `npm start` (scripts/start.mjs checks itself) through scripts/run.mjs", () => {
+    const unchecked = Object.entries(scripts).filter(
+      ([name, command]) =>
+        !command.startsWith("node scripts/run.mjs ") &&
+        !(name === "start" && command === "node scripts/start.mjs") &&
+        !/^npm run --silent [\w:-]+ --$/.test(command),
+    );
+    expect(unchecked).toEqual([]);
+    expect(readFileSync(join(ROOT, "scripts/start.mjs"), "utf8")).toContain(
+      'await import("./check-node.mjs")',
+    );
+  });
+
+  it("keep the old names for one release, each running the new script with its arguments", () => {
+    const aliases = { check: "lint", "seed:admin": "db:seed-admin", soak: "bench:soak" };
+    for (const [old, current] of Object.entries(aliases)) {
+      expect(scripts[current], current).toMatch(/^node scripts\/run\.mjs /);
+      expect(scripts[old], old).toBe(`npm run --silent ${current} --`);
+    }
+  });
+});
+
+describe("scripts/run.mjs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "run-mjs-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** A command that leaves `file` behind when it runs. */
+  const touch = (file: string) => [
+    "node",
+    "-e",
+    `require("fs").writeFileSync(${JSON.stringify(file)}, "")`,
+  ];
+  const runner = join(ROOT, "scripts/run.mjs");
+
+  async function node(args: string[]) {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd: ROOT });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it("on a Node older than 22 (the system's, when the `node` devDependency was not installed) refuses and runs nothing", async () => {
+    // The same binary, reporting an old version: what check-node.mjs reads.
+    const old =
+      'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})';
+    const ran = join(dir, "old-node");
+    const run = await node(["--import", old, runner, ...touch(ran)]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("This project needs Node.js >= 22 (found 20.20.2).");
+    expect(existsSync(ran)).toBe(false);
+  });
+
+  it("on this Node runs the command and ends with its exit code", async () => {
+    const ran = join(dir, "this-node");
+    expect((await node([runner, ...touch(ran)])).code).toBe(0);
+    expect(existsSync(ran)).toBe(true);
+    const failing = await node([runner, "node", "-e", "process.exit(3)"]);
+    expect(failing.code).toBe(3);
   });
 });

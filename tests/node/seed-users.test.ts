@@ -9,10 +9,10 @@ import { nodeArgon2 } from "../../src/node/argon2";
 import { PGLITE_EXTENSIONS } from "../../src/node/pglite-extensions";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
-import { ROOT, run } from "../support/project-dir";
+import { npmRun } from "../support/project-dir";
 
 const seedUsers = (args: string[], env: Record<string, string>) =>
-  run(ROOT, "npm", ["run", "--silent", "db:seed-users", "--", ...args], env);
+  npmRun("db:seed-users", env, args);
 
 describe("npm run db:seed-users on Postgres", () => {
   let database: TestDatabase;

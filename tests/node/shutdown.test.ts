@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { type FakeResend, startFakeResend } from "../support/fake-resend";
-import { jsonLines, startServerProcess } from "../support/server-process";
+import { jsonLines, startNodeServer } from "../support/node-server";
+import { testEnv } from "../support/test-env";
 
 // The issue's bound: from SIGTERM to exit.
 const EXIT_BOUND_MS = 10_000;
@@ -23,15 +24,17 @@ afterAll(async () => {
 
 /** The server as `npm start` runs it, with real argon2 and mail through the Resend SDK. */
 const start = (env: Record<string, string> = {}) =>
-  startServerProcess({
-    DATABASE_URL: database.url as string,
-    RESEND_API_KEY: "re_test_shutdown",
-    RESEND_BASE_URL: resend.url,
-    // A burst waits for a hashing slot longer than the default second on a loaded machine;
-    // this test is about shutdown, not the cap's 503.
-    HASH_QUEUE_TIMEOUT_MS: "30000",
-    ...env,
-  });
+  startNodeServer(
+    testEnv({
+      DATABASE_URL: database.url as string,
+      RESEND_API_KEY: "re_test_shutdown",
+      RESEND_BASE_URL: resend.url,
+      // A burst waits for a hashing slot longer than the default second on a loaded machine;
+      // this test is about shutdown, not the cap's 503.
+      HASH_QUEUE_TIMEOUT_MS: "30000",
+      ...env,
+    }),
+  );
 
 type Outcome = { status: number; body: string } | { error: string };
 

@@ -14,7 +14,7 @@ import type { UserSchema } from "../../src/routes/users/users.routes";
 import { signUpAndReadAccount } from "../fixtures/browser-client/account";
 import { PUBLIC_USER_KEYS } from "../support/contract-api";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
-import { ROOT } from "../support/project-dir";
+import { ROOT } from "../support/processes";
 
 // `npm run typecheck` (tsc over tests/) is what enforces the expectTypeOf and @ts-expect-error
 // lines below: a route missing from src/client.ts, or a response type that no longer matches its

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { ROOT } from "./project-dir";
+import { ROOT } from "./processes";
 
 type Instruction = { keyword: string; args: string };
 export type Stage = { from: string; name?: string; steps: Instruction[] };

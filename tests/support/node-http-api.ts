@@ -24,6 +24,8 @@ export async function createNodeHttpApi(
         RESEND_BASE_URL: resend.url,
         ...options.env,
       }),
+      // A tail for error messages: the access-log files log every request.
+      { outputKept: 64 * 1024 },
     );
     const api = httpContractApi({ base: server.url, database, resend, stop: server.stop });
     // Without APP_URL the server links its reset emails to http://localhost:<port>, the name it

@@ -164,7 +164,7 @@ export async function loseDatabaseUnderLoad(
   return { outcomes: await load.stop(), cutAt, restoreAt };
 }
 
-/** What the tests report for the README: how fast the outage showed and how fast it healed. */
+/** What the tests report for docs/security.md ("Database loss under load"): how fast the outage showed and how fast it healed. */
 export type OutageFigures = {
   /** From the cut to the last kind's first 503 (each kind's first 503, the slowest of them). */
   firstUnavailableMs: number;

@@ -25,7 +25,7 @@ export type ScheduledResult = { outcome: string; noRetry: boolean };
  * settings and [vars], `options.env` on top, and mail through the Resend SDK to a fake Resend.
  * Between the binding and the database sits a stand-in for Hyperdrive's query cache, with its
  * default settings (hyperdrive-stand-in.ts): `close()` fails when the Worker sent a statement
- * that Hyperdrive may cache, which none of its reads may be (README, "Production, step by step").
+ * that Hyperdrive may cache, which none of its reads may be (docs/workers.md, "Production, step by step").
  */
 export async function createWorkerApi(
   options: StartOptions & {

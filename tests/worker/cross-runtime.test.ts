@@ -45,9 +45,9 @@ describe("password hashes are interchangeable between Node and the Worker", () =
     expect((await login(node, user.username, `${password}!`)).status).toBe(401);
   });
 
-  it("an ADMIN created by `npm run seed:admin` logs in through the Worker", async () => {
+  it("an ADMIN created by `npm run db:seed-admin` logs in through the Worker", async () => {
     const password = "Seeded admin pässword 42";
-    const { stdout } = await promisify(execFile)("npm", ["run", "seed:admin"], {
+    const { stdout } = await promisify(execFile)("npm", ["run", "db:seed-admin"], {
       cwd: root,
       env: {
         ...process.env,

@@ -6,7 +6,7 @@ import { createWorkerApi } from "../support/worker-api";
 // workerd closes (resets) a connection whose request body the Worker did not read to its end,
 // without saying so: the Worker reads an oversized body up to 1 MiB before refusing it. A larger
 // one is refused unread and its connection is reset; workerd drops a Connection header the Worker
-// sets, so that cannot be announced (README, "Workers limits that matter").
+// sets, so that cannot be announced (docs/workers.md, "Workers limits that matter").
 let api: ContractApi & { url: URL };
 beforeAll(async () => {
   api = await createWorkerApi();
