@@ -46,7 +46,7 @@ export async function usernameOrEmailTaken(db: Database, username: string, email
 
 /**
  * Creates the account with its user.registered entry, or reports "taken" when its username or
- * email is (any letter case). `detail` says how it came when not by registering (seed:admin).
+ * email is (any letter case). `detail` says how it came when not by registering (db:seed-admin).
  */
 export async function insertUser(
   db: Database,
