@@ -1,12 +1,10 @@
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOC_CSP, PAGE_CSP } from "../../src/routes/pages/pages.handlers";
-import { type ContractApi, startApi } from "../support/contract-api";
+import { closeApiAndBrowser, openApiAndBrowser } from "../support/browser";
+import type { ContractApi } from "../support/contract-api";
 
-// Debian's Chromium (`apt-get install chromium`; .ci/run installs it when it is missing).
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = fileURLToPath(new URL("../../docs/swagger-ui.png", import.meta.url));
 // What Chromium logs for a response of 400, which the reset page is made to provoke.
 const BAD_REQUEST_LOGGED = /^Failed to load resource: the server responded with a status of 400/;
@@ -17,18 +15,9 @@ let api: ContractApi;
 let base: string;
 let browser: Browser;
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`).toBe(true);
-  api = await startApi();
-  base = await api.baseUrl();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu"],
-  });
+  ({ api, base, browser } = await openApiAndBrowser());
 });
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-});
+afterAll(() => closeApiAndBrowser({ api, browser }));
 
 type Session = { page: Page; outside: string[]; errors: string[] };
 

@@ -1,30 +1,19 @@
-import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContractApi, startApi } from "../support/contract-api";
+import { closeApiAndBrowser, openApiAndBrowser } from "../support/browser";
+import type { ContractApi } from "../support/contract-api";
 
 // The reset page (public/assets/reset-password.js) shows what the API answers. Whatever that
 // text holds (a message may one day echo input), it is shown as text: markup in it never becomes
 // elements of the page. The API's answers are stood in for, to carry markup.
 
-const CHROMIUM = "/usr/bin/chromium";
-
 let api: ContractApi;
 let base: string;
 let browser: Browser;
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`).toBe(true);
-  api = await startApi();
-  base = await api.baseUrl();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu"],
-  });
+  ({ api, base, browser } = await openApiAndBrowser());
 });
-afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-});
+afterAll(() => closeApiAndBrowser({ api, browser }));
 
 const MARKUP_MSG = 'Refused <b id="from-msg">loudly</b> <img id="img-from-msg" src="/x">';
 const MARKUP_DETAIL = '<i id="from-detail">too short</i>';
