@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOCAL_POSTGRES } from "../support/database";
 import { freePort, ROOT } from "../support/processes";
 import { npmRun, run } from "../support/project-dir";
+import { scratchDatabase } from "../support/scratch-database";
 
 /** How many migrations drizzle/ holds: both migrators record each one they apply. */
 const journalEntries = (
@@ -24,16 +24,7 @@ const drizzleKit = (env: Record<string, string>) =>
 const npmMigrate = (env: Record<string, string>) => npmRun("db:migrate", env);
 
 describe("npx drizzle-kit migrate with DATABASE_URL", () => {
-  const name = `kit_${Date.now().toString(36)}`;
-  const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
-  const target = new URL(base);
-  target.pathname = `/${name}`;
-  const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
-  beforeAll(() => admin.unsafe(`CREATE DATABASE "${name}"`));
-  afterAll(async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  });
+  const { name, url: target } = scratchDatabase("kit");
 
   it("migrates that database, in the journal npm run db:migrate uses", async () => {
     const env = { DATABASE_URL: target.toString(), PGLITE_DIR: "" };

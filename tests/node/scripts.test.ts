@@ -7,10 +7,11 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config";
 import { nodeArgon2 } from "../../src/node/argon2";
-import { createTestDatabase, LOCAL_POSTGRES, type TestDatabase } from "../support/database";
+import { createTestDatabase, type TestDatabase } from "../support/database";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 import { ROOT } from "../support/processes";
 import { npmRun } from "../support/project-dir";
+import { scratchDatabase } from "../support/scratch-database";
 
 describe("npm run db:seed-admin on Postgres", () => {
   let database: TestDatabase;
@@ -68,16 +69,7 @@ describe("npm run db:seed-admin on Postgres", () => {
 });
 
 describe("npm run db:seed-admin (and its old name seed:admin) on a database that was never migrated", () => {
-  const name = `unmigrated_${Date.now().toString(36)}`;
-  const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
-  const target = new URL(base);
-  target.pathname = `/${name}`;
-  const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
-  beforeAll(() => admin.unsafe(`CREATE DATABASE "${name}"`));
-  afterAll(async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  });
+  const { url: target } = scratchDatabase("unmigrated");
 
   it.each(["db:seed-admin", "seed:admin"])(
     "%s says in one line to run db:migrate first, exits 1 and creates nothing",
@@ -116,16 +108,7 @@ describe("npm run db:seed-admin on the embedded database", () => {
 });
 
 describe("npm run db:migrate", () => {
-  const name = `migrate_${Date.now().toString(36)}`;
-  const base = new URL(process.env.TEST_DATABASE_URL ?? LOCAL_POSTGRES);
-  const target = new URL(base);
-  target.pathname = `/${name}`;
-  const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
-  beforeAll(() => admin.unsafe(`CREATE DATABASE "${name}"`));
-  afterAll(async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  });
+  const { url: target } = scratchDatabase("migrate");
 
   it("creates every table in an empty DATABASE_URL and is safe to run again", async () => {
     for (const attempt of [1, 2]) {
