@@ -19,35 +19,3 @@ export const consoleMailer = (
     },
   };
 };
-
-export function resetPasswordEmail(
-  to: string,
-  username: string,
-  link: string,
-  ttlSeconds: number,
-): MailMessage {
-  const lifetime = describeLifetime(ttlSeconds);
-  const text = [
-    `Hello ${username},`,
-    "",
-    "Someone asked to reset the password of your account. To choose a new password, open:",
-    link,
-    "",
-    `The link works once and expires in ${lifetime}. If you did not ask for it, ignore this email.`,
-  ].join("\n");
-  const html = `<p>Hello ${escapeHtml(username)},</p><p>Someone asked to reset the password of your account. To choose a new password, open <a href="${escapeHtml(link)}">this link</a>.</p><p>The link works once and expires in ${lifetime}. If you did not ask for it, ignore this email.</p>`;
-  return { to, subject: "Reset your password", text, html };
-}
-
-/** Rounds down, so the mail never promises more time than the token has. */
-function describeLifetime(seconds: number) {
-  const [count, unit] =
-    seconds < 60
-      ? [seconds, "second"]
-      : seconds < 7200
-        ? [Math.floor(seconds / 60), "minute"]
-        : [Math.floor(seconds / 3600), "hour"];
-  return `${count} ${unit}${count === 1 ? "" : "s"}`;
-}
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

@@ -62,7 +62,8 @@ describe("the Worker bundle (npm run build:worker)", () => {
     const reported = /Total Upload: .*? gzip: ([\d.]+ KiB)/.exec(wranglerOutput)?.[1];
     console.log(`Worker bundle: ${kib} KiB gzipped (wrangler reports ${reported})`);
     // The project's own budget (the Free plan allows 3 MB): a small bundle starts isolates fast,
-    // and a jump past it means something heavy leaked in.
-    expect(gzipped).toBeLessThanOrEqual(300 * 1024);
+    // and a jump past it means something heavy leaked in. 300 KiB until 0.2.0 (298.8 used); raised
+    // to 360 KiB for email ownership, the second factor and their mail templates (0.3.0).
+    expect(gzipped).toBeLessThanOrEqual(360 * 1024);
   });
 });

@@ -4,7 +4,7 @@ import { randomToken, sha256Hex } from "../../auth/tokens";
 import { invalidResetToken } from "../../errors";
 import type { AppRouteHandler } from "../../http/handler";
 import { occasionOf } from "../../http/occasion";
-import { resetPasswordEmail } from "../../mail/mailer";
+import { composeMail, sendAfterResponse } from "../../mail/compose";
 import {
   findResetTokenHolder,
   issueResetToken,
@@ -15,7 +15,7 @@ import type * as routes from "./auth.routes";
 
 export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, config, mailer, defer } = c.get("deps");
+  const { db, config } = c.get("deps");
   const msg = "If the account exists, a password reset link has been sent.";
   // The same work whether or not the pair matches: the time taken must not tell.
   const token = randomToken();
@@ -25,9 +25,8 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
   // Without APP_URL only on Workers outside production (Node's entry sets its default, the Worker
   // refuses production without it): a wildcard route or a proxy would let the client's Host in.
   const link = (config.appUrl ?? resetPageUrl(c.req.url)) + token;
-  const email = resetPasswordEmail(account.email, account.username, link, config.resetTokenTtl);
-  // Started on a later turn, once the response is out: its cost must not show in the timing.
-  defer(new Promise((later) => setTimeout(later, 0)).then(() => mailer.send(email)));
+  const facts = { username: account.username, link, ttlSeconds: config.resetTokenTtl };
+  sendAfterResponse(c, composeMail(c, "password_reset", account.email, facts));
   return c.json(config.exposeResetToken ? { msg, token } : { msg }, 200);
 };
 
