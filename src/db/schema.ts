@@ -24,6 +24,11 @@ export const users = pgTable(
     passwordHash: text("password_hash").notNull(),
     role: roleEnum("role").notNull().default("USER"),
     active: boolean("active").notNull().default(true),
+    // Whether the account proved it owns `email` (a verification link, or a password reset).
+    emailVerified: boolean("email_verified").notNull().default(false),
+    // The registering request's Accept-Language (capped): the language of mail that someone else
+    // causes (an ADMIN's email change), when there is no request of the account's own to go by.
+    mailLanguage: text("mail_language"),
     // Bumped whenever a change must revoke the account's access tokens (claim `ver`).
     tokenVersion: integer("token_version").notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
@@ -67,6 +72,28 @@ export const passwordResetTokens = pgTable(
   },
   // One token per account: issuing replaces it, which is what voids the older link.
   (t) => [uniqueIndex("password_reset_tokens_user_idx").on(t.userId)],
+);
+
+/** What an email link proves: the current address (`verify`) or a new one (`change`). */
+export const emailTokenPurposes = ["verify", "change"] as const;
+export const emailTokenPurposeEnum = pgEnum("email_token_purpose", emailTokenPurposes);
+
+export const emailVerificationTokens = pgTable(
+  "email_verification_tokens",
+  {
+    // SHA-256 (hex) of the token; the token itself is never stored.
+    tokenHash: text("token_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: emailTokenPurposeEnum("purpose").notNull(),
+    // The address the link was mailed to: the one it proves (verify) or becomes (change).
+    email: text("email").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  // One live link per account and purpose: issuing replaces it, which voids the older link.
+  (t) => [uniqueIndex("email_verification_tokens_user_purpose_idx").on(t.userId, t.purpose)],
 );
 
 export type User = typeof users.$inferSelect;
@@ -131,6 +158,10 @@ export const auditActions = [
   "password.changed",
   "user.updated",
   "user.deleted",
+  "email.verification_sent",
+  "email.verified",
+  "email.change_requested",
+  "email.changed",
 ] as const;
 export const auditActionEnum = pgEnum("audit_action", auditActions);
 
