@@ -26,6 +26,7 @@ type ApiSchema = RouteSchema<typeof system.health> &
   RouteSchema<typeof auth.login> &
   RouteSchema<typeof auth.forgetPassword> &
   RouteSchema<typeof auth.resetPassword> &
+  RouteSchema<typeof auth.verifyEmail> &
   RouteSchema<typeof sessions.refresh> &
   RouteSchema<typeof sessions.logout> &
   RouteSchema<typeof users.listUsers> &
@@ -36,6 +37,8 @@ type ApiSchema = RouteSchema<typeof system.health> &
   RouteSchema<typeof me.updateMe> &
   RouteSchema<typeof me.deleteMe> &
   RouteSchema<typeof me.changePassword> &
+  RouteSchema<typeof me.resendVerification> &
+  RouteSchema<typeof me.changeEmail> &
   RouteSchema<typeof audit.listAudit>;
 
 /** Every API operation with its request and response types, for `hc<AppType>` (hono/client). */

@@ -17,6 +17,7 @@ const rateLimitDefaults = {
   FORGET_PASSWORD: "5/60",
   RESET_PASSWORD: "10/60",
   REFRESH: "60/60",
+  VERIFY_EMAIL: "5/60",
 } as const;
 export type RateLimitedRoute = keyof typeof rateLimitDefaults;
 export const rateLimitedRoutes = Object.keys(rateLimitDefaults) as RateLimitedRoute[];
@@ -58,6 +59,13 @@ const plainVars = {
   // http://localhost:PORT (src/node/config.ts), on Workers at the request's origin (outside
   // production only: src/worker/config.ts).
   APP_URL: z.url().optional(),
+  // The verification link (registration, POST /api/me/verify_email, an email change) is
+  // EMAIL_VERIFY_URL + token. Unset: this server's /verify-email page, by the same rule as APP_URL
+  // (src/node/config.ts, src/worker/config.ts).
+  EMAIL_VERIFY_URL: z.url().optional(),
+  EMAIL_VERIFY_TTL: seconds(86_400),
+  // When on, the right password of an account whose email is unverified is 403 EMAIL_NOT_VERIFIED.
+  REQUIRE_VERIFIED_EMAIL: flag,
   MAIL_FROM: z.string().min(3).default("User API <no-reply@example.com>"),
   RESEND_API_KEY: z.string().min(1).optional(),
   RESEND_BASE_URL: z.url().optional(),

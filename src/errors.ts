@@ -14,11 +14,19 @@ export const errorTable = {
   },
   INVALID_JSON: { status: 400, description: "Request body is not valid JSON" },
   INVALID_RESET_TOKEN: { status: 400, description: "Unknown, used, voided or expired reset token" },
+  INVALID_VERIFICATION_TOKEN: {
+    status: 400,
+    description: "Unknown, used, voided or expired email verification token",
+  },
   UNAUTHORIZED: {
     status: 401,
     description: "Wrong credentials, or a missing, invalid, expired or revoked token",
   },
   FORBIDDEN: { status: 403, description: "Not allowed" },
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    description: "The right password, but REQUIRE_VERIFIED_EMAIL is on and the email is unverified",
+  },
   NOT_FOUND: { status: 404, description: "No such account" },
   METHOD_NOT_ALLOWED: { status: 405, description: "A known path, another method (see Allow)" },
   CONFLICT: {
@@ -126,6 +134,16 @@ export const alreadyTaken = () => conflict("Username or email is already taken."
 
 export const invalidResetToken = () =>
   new ApiError("INVALID_RESET_TOKEN", "Invalid or expired token.");
+
+export const invalidVerificationToken = () =>
+  new ApiError("INVALID_VERIFICATION_TOKEN", "Invalid or expired token.");
+
+/** Said only after the right password (REQUIRE_VERIFIED_EMAIL). */
+export const emailNotVerified = () =>
+  new ApiError(
+    "EMAIL_NOT_VERIFIED",
+    "Your email address is not verified. Open the link we mailed you, or reset your password.",
+  );
 
 /** 429 with Retry-After in whole seconds, at least 1. */
 export const tooManyRequests = (seconds: number, message = "Too many requests, slow down.") =>

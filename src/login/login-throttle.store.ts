@@ -109,7 +109,8 @@ export type LoginAudit = {
 /**
  * Records a successful login in one statement: under the name's row lock (verifiedPasswordGate)
  * it clears the failures and starts `session` (with its first refresh token), with its audit
- * entry. Without a session (a deactivated account) the entry is a login.failed. When concurrent
+ * entry. Without a session (a deactivated account, or an unverified one under
+ * REQUIRE_VERIFIED_EMAIL: `audit.refused` says which) the entry is a login.failed. When concurrent
  * failures locked the name while the password was being checked, nothing starts, the entry is a
  * login.throttled, and the seconds that lock still lasts are returned (else 0).
  */
@@ -117,7 +118,7 @@ export async function recordSuccess(
   db: Database,
   login: string,
   session: NewSession | undefined,
-  audit: LoginAudit & { account: Party },
+  audit: LoginAudit & { account: Party; refused?: "deactivated" | "unverified" },
 ): Promise<number> {
   const { occasion, account } = audit;
   const now = occasion.at;
@@ -125,7 +126,11 @@ export async function recordSuccess(
   const start = session ? sql`, ${sessionStart(session, allowed, now)}` : sql``;
   const outcome = session
     ? ({ action: "login.succeeded", actor: account, target: account } as const)
-    : ({ action: "login.failed", target: account, detail: "deactivated" } as const);
+    : ({
+        action: "login.failed",
+        target: account,
+        detail: audit.refused ?? "deactivated",
+      } as const);
   const [row] = await selectRows<LockRow>(
     db,
     sql`with ${verifiedPasswordGate(login, now)}${start},

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { auditCte, type Occasion } from "../audit/audit.store";
 import { type Database, selectRows, sqlTime } from "../db/database";
 import type { User } from "../db/schema";
+import { type EmailTokenIssue, emailTokenIssue } from "../email/email-token.store";
 import { type NewSession, sessionStart } from "../sessions/session.store";
 import {
   type LockRow,
@@ -12,7 +13,7 @@ import {
 } from "./login-throttle.store";
 
 // What an account does to itself once checkPassword has passed (POST /api/me/password,
-// DELETE /api/me). Each is one statement, under the login name's lock (verifiedPasswordGate) and
+// POST /api/me/email, DELETE /api/me). Each is one statement, under the login name's lock (verifiedPasswordGate) and
 // only while the caller's token still holds (the account active, its token version unchanged),
 // with its audit entry.
 
@@ -95,5 +96,42 @@ export async function deleteOwnAccount(db: Database, me: Me, occasion: Occasion)
     lockedFor: lockedSeconds(row, now),
     deleted: row?.done ?? false,
     lastAdmin: me.role === "ADMIN" && (row?.other_admins ?? 0) === 0,
+  };
+}
+
+/**
+ * Issues the link that confirms `newEmail` (replacing an earlier change link), unless another
+ * account has that address (any letter case): then `taken` and nothing is issued. Nothing about
+ * the account changes until the link is used (useEmailToken). With its email.change_requested
+ * entry.
+ */
+export async function requestOwnEmailChange(
+  db: Database,
+  me: Me,
+  change: { newEmail: string; issue: EmailTokenIssue },
+  occasion: Occasion,
+): Promise<{ lockedFor: number; requested: boolean; taken: boolean }> {
+  const now = occasion.at;
+  const requestedEntry = {
+    action: "email.change_requested",
+    actor: me,
+    target: me,
+    fields: ["email"],
+  } as const;
+  const taken = sql`exists (select 1 from users where lower(email) = lower(${change.newEmail}))`;
+  const account = sql`from (
+      select id, ${change.newEmail}::text as email from users where ${stillHolds(me)} and not ${taken}
+    ) as account`;
+  const [row] = await selectRows<Outcome & { taken: boolean }>(
+    db,
+    sql`with ${verifiedPasswordGate(me.username, now)},
+      ${emailTokenIssue("requested", change.issue, now, account)},
+      ${auditCte("logged", requestedEntry, occasion, sql`from requested`)}
+      select ${priorLock}, exists (select 1 from requested) as done, ${taken} as taken`,
+  );
+  return {
+    lockedFor: lockedSeconds(row, now),
+    requested: row?.done ?? false,
+    taken: row?.taken ?? false,
   };
 }

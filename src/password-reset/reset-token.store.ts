@@ -10,7 +10,8 @@ import { emailIs, usernameIs } from "../users/user.store";
 type Issued = { username: string | null; email: string | null; issued: boolean };
 
 /**
- * Issues a reset token to the active account that `username` and `email` both name, unless it
+ * Issues a reset token to the active account that `email` names (and `username` too, when
+ * given: then both must name the same account), unless it
  * was issued one less than `rules.intervalSeconds` ago; the new token replaces (voids) the older
  * one. Returns the account to mail it to, or undefined when nothing was issued.
  *
@@ -23,7 +24,7 @@ type Issued = { username: string | null; email: string | null; issued: boolean }
  */
 export async function issueResetToken(
   db: Database,
-  pair: { username: string; email: string },
+  pair: { username?: string; email: string },
   tokenHash: string,
   rules: { ttlSeconds: number; intervalSeconds: number },
   occasion: Occasion,
@@ -45,7 +46,8 @@ export async function issueResetToken(
         select set_config('synchronous_commit', 'off', true)
       ), account as (
         select id, username, email from users
-        where ${usernameIs(pair.username)} and ${emailIs(pair.email)} and active
+        where ${pair.username === undefined ? sql`true` : usernameIs(pair.username)}
+          and ${emailIs(pair.email)} and active
       ), issued as (
         insert into password_reset_tokens (token_hash, user_id, created_at, expires_at)
         select ${tokenHash}::text, id, ${time}, ${expiresAt} from account
@@ -85,8 +87,8 @@ export async function findResetTokenHolder(
 
 /**
  * In one statement: consumes the token, sets the new password (revoking every access token and
- * session issued before), lifts the lockout of both names the account logs in with (whoever
- * holds the mailbox has proven it) and records it in the audit log. Of N concurrent uses exactly
+ * session issued before), marks the email verified and lifts the lockout of both names the
+ * account logs in with (whoever holds the mailbox has proven it) and records it in the audit log. Of N concurrent uses exactly
  * one returns true.
  */
 export async function resetPasswordWithToken(
@@ -112,7 +114,7 @@ export async function resetPasswordWithToken(
         returning user_id
       ), changed as (
         update users set password_hash = ${passwordHash}, token_version = token_version + 1,
-          updated_at = ${time}
+          email_verified = true, updated_at = ${time}
         from consumed where users.id = consumed.user_id
         returning users.id, users.username, users.email
       ), unlocked as (

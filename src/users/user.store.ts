@@ -9,6 +9,7 @@ import {
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { planPerCall } from "../db/postgres-prepared";
 import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
+import { type EmailTokenIssue, emailTokenIssue } from "../email/email-token.store";
 
 // Everything the app does to accounts. Names and emails are matched through the same
 // lower(...) expressions as the unique indexes, so every lookup is indexed and case-insensitive.
@@ -46,32 +47,45 @@ export async function usernameOrEmailTaken(db: Database, username: string, email
 
 /**
  * Creates the account with its user.registered entry, or reports "taken" when its username or
- * email is (any letter case). `detail` says how it came when not by registering (db:seed-admin).
+ * email is (any letter case). `detail` says how it came when not by registering (db:seed-admin);
+ * with `verification`, the same statement issues its first verification link (and records
+ * email.verification_sent), so registering costs no extra round trip.
  */
 export async function insertUser(
   db: Database,
   user: NewUser,
   source: Occasion,
-  detail?: string,
+  options: { detail?: string; verification?: EmailTokenIssue } = {},
 ): Promise<"created" | "taken"> {
   const account = { id: sql`id`, username: sql`username` };
   const registered = {
     action: "user.registered",
     actor: account,
     target: account,
-    detail,
+    detail: options.detail,
   } as const;
+  const sent = {
+    action: "email.verification_sent",
+    actor: account,
+    target: account,
+    detail: "registration",
+  } as const;
+  const verification = options.verification
+    ? sql`, ${emailTokenIssue("issued", options.verification, source.at, sql`from created`)},
+      ${auditCte("sent", sent, source, sql`from created`)}`
+    : sql``;
   // The unique indexes decide concurrent registrations: exactly one insert gets a row back.
   const rows = await selectRows<{ id: number }>(
     db,
     sql`with created as (
-        insert into users (username, email, first_name, last_name, password_hash, role, created_at, updated_at)
+        insert into users (username, email, first_name, last_name, password_hash, role,
+          email_verified, mail_language, created_at, updated_at)
         values (${user.username}, ${user.email}, ${user.firstName}, ${user.lastName},
-          ${user.passwordHash}, ${user.role ?? "USER"}::role, ${sqlTime(user.createdAt)},
-          ${sqlTime(user.updatedAt)})
+          ${user.passwordHash}, ${user.role ?? "USER"}::role, ${user.emailVerified ?? false},
+          ${user.mailLanguage ?? null}::text, ${sqlTime(user.createdAt)}, ${sqlTime(user.updatedAt)})
         on conflict do nothing
-        returning id, username
-      ), ${auditCte("logged", registered, source, sql`from created`)}
+        returning id, username, email
+      ), ${auditCte("logged", registered, source, sql`from created`)}${verification}
       select id from created`,
   );
   return rows.length > 0 ? "created" : "taken";
@@ -189,7 +203,12 @@ export async function deleteUserAccount(
 }
 
 /** What the admin listing narrows to; every part optional. */
-export type UserFilters = { q?: string; role?: User["role"]; active?: boolean };
+export type UserFilters = {
+  q?: string;
+  role?: User["role"];
+  active?: boolean;
+  verified?: boolean;
+};
 
 /** `text` as a LIKE pattern matching it literally anywhere: its `\\`, `%` and `_` escaped. */
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, "\\$&")}%`;
@@ -198,11 +217,12 @@ const containing = (text: string) => `%${text.replace(/[\\%_]/g, "\\$&")}%`;
  * The rows matching `filters`. The search is one LIKE on the lower-cased `search_text`, with the
  * pattern lower-cased by the same function: the form its trigram index serves.
  */
-function matching({ q, role, active }: UserFilters): SQL | undefined {
+function matching({ q, role, active, verified }: UserFilters): SQL | undefined {
   return and(
     q === undefined ? undefined : sql`${users.searchText} like lower(${containing(q)}) escape '\\'`,
     role === undefined ? undefined : eq(users.role, role),
     active === undefined ? undefined : eq(users.active, active),
+    verified === undefined ? undefined : eq(users.emailVerified, verified),
   );
 }
 
@@ -346,6 +366,7 @@ export function toPublicUser(user: User) {
     email: user.email,
     role: user.role,
     active: user.active,
+    email_verified: user.emailVerified,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
   };

@@ -7,7 +7,7 @@ import { type Config, envSchema, loadConfig } from "../config";
  * NODE_ENV (unlike Node): a key generated per isolate would make tokens fail whenever a request
  * lands on another isolate, which on Workers is any time. In production APP_URL too: without it
  * reset links take the request's origin, and behind a wildcard route or a forwarding proxy the
- * client's Host would choose where the mailed token goes.
+ * client's Host would choose where the mailed token goes; EMAIL_VERIFY_URL likewise.
  */
 const workerEnvSchema = envSchema
   .extend({
@@ -28,6 +28,15 @@ const workerEnvSchema = envSchema
         message:
           "required on Workers when NODE_ENV=production (reset links must not follow the request's Host); " +
           'set it in wrangler.toml [vars], e.g. "https://<your domain>/reset-password?token="',
+      });
+    }
+    if (vars.NODE_ENV === "production" && vars.EMAIL_VERIFY_URL === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["EMAIL_VERIFY_URL"],
+        message:
+          "required on Workers when NODE_ENV=production (verification links must not follow the request's Host); " +
+          'set it in wrangler.toml [vars], e.g. "https://<your domain>/verify-email?token="',
       });
     }
   });

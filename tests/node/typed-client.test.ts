@@ -50,6 +50,9 @@ const typedPaths = [
   "/api/users",
   "/api/me",
   "/api/me/password",
+  "/api/me/verify_email",
+  "/api/me/email",
+  "/api/user/verify_email",
   "/api/audit",
 ] as const;
 

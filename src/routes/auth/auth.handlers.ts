@@ -1,17 +1,26 @@
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
-import { alreadyTaken, forbidden, invalidCredentials, lockedOut } from "../../errors";
+import { randomToken, sha256Hex } from "../../auth/tokens";
+import {
+  alreadyTaken,
+  emailNotVerified,
+  forbidden,
+  invalidCredentials,
+  lockedOut,
+} from "../../errors";
 import type { AppRouteHandler } from "../../http/handler";
+import { acceptLanguageOf } from "../../http/language";
 import { occasionOf } from "../../http/occasion";
 import { checkPassword } from "../../login/check-password";
 import { recordSuccess } from "../../login/login-throttle.store";
 import { newSession } from "../../sessions/sessions";
 import { insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
+import { mailEmailLink } from "./email-links";
 
 export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
   const body = c.req.valid("json");
-  const { db, hasher, clock } = c.get("deps");
+  const { db, hasher, clock, config } = c.get("deps");
   assertAcceptablePassword(body.password, body);
   // Cheap refusal before argon2; the unique indexes still decide races.
   if (await usernameOrEmailTaken(db, body.username, body.email)) throw alreadyTaken();
@@ -24,11 +33,20 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
     firstName: body.first_name,
     lastName: body.last_name,
     passwordHash,
+    mailLanguage: acceptLanguageOf(c),
     createdAt: now,
     updatedAt: now,
   };
-  const created = await insertUser(db, account, occasionOf(c, now));
+  // The first verification link is issued by the statement that creates the account.
+  const token = randomToken();
+  const verification = {
+    tokenHash: sha256Hex(token),
+    purpose: "verify",
+    ttlSeconds: config.emailVerifyTtl,
+  } as const;
+  const created = await insertUser(db, account, occasionOf(c, now), { verification });
   if (created === "taken") throw alreadyTaken();
+  mailEmailLink(c, "email_verification", { username: body.username, email: body.email }, token);
   return c.json({ msg: "User registered successfully." }, 201);
 };
 
@@ -38,10 +56,18 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const occasion = occasionOf(c);
   const attempt = { login: username, password, refusal: invalidCredentials };
   const user = await checkPassword(deps, attempt, occasion);
-  const session = user.active ? newSession(deps, user, occasion.at) : undefined;
-  const audit = { occasion, account: user };
+  // Told only now that the password is proven; like a deactivated account's, the right password
+  // still clears the name's failures (recordSuccess), and the entry is a login.failed.
+  const refused: "deactivated" | "unverified" | undefined = !user.active
+    ? "deactivated"
+    : deps.config.requireVerifiedEmail && !user.emailVerified
+      ? "unverified"
+      : undefined;
+  const session = refused ? undefined : newSession(deps, user, occasion.at);
+  const audit = { occasion, account: user, refused };
   const lockedFor = await recordSuccess(deps.db, username, session?.stored, audit);
   if (lockedFor) throw lockedOut(lockedFor);
-  if (!session) throw forbidden("Your account is deactivated.");
+  if (refused === "deactivated") throw forbidden("Your account is deactivated.");
+  if (!session) throw emailNotVerified();
   return c.json(await session.pair(), 200);
 };

@@ -3,6 +3,7 @@ import { requireHashCapacity } from "../../middleware/hash-capacity";
 import { rateLimit } from "../../middleware/rate-limit";
 import * as handlers from "./auth.handlers";
 import * as routes from "./auth.routes";
+import * as email from "./email-ownership.handlers";
 import * as reset from "./password-reset.handlers";
 
 // The guards are wired here, not in the route contracts: a contract's type closure is what a
@@ -26,4 +27,7 @@ export const authRouter = createRouter()
       middleware: [requireHashCapacity, rateLimit("RESET_PASSWORD")] as const,
     },
     reset.resetPassword,
-  );
+  )
+  // No per-IP limit: a 256-bit token cannot be guessed, and a use costs one indexed statement,
+  // as much as the limit's own counter would.
+  .openapi(routes.verifyEmail, email.verifyEmail);

@@ -68,12 +68,26 @@ export const login = createRoute({
   request: { body: jsonContentRequired(LoginBody) },
   responses: {
     200: jsonContent(TokenResponse, "Access token"),
-    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "FORBIDDEN", "RATE_LIMITED"),
+    ...errorResponses(
+      ...bodyErrors,
+      "UNAUTHORIZED",
+      "FORBIDDEN",
+      "EMAIL_NOT_VERIFIED",
+      "RATE_LIMITED",
+    ),
   },
 });
 
 export const ForgetPasswordBody = z
-  .strictObject({ username: z.string().min(1).max(254), email: z.string().min(1).max(254) })
+  .strictObject({
+    username: z
+      .string()
+      .min(1)
+      .max(254)
+      .optional()
+      .openapi({ description: "Optional; when given, it must name the same account as email" }),
+    email: z.string().min(1).max(254),
+  })
   .openapi("ForgetPasswordRequest");
 
 export const forgetPassword = createRoute({
@@ -114,7 +128,27 @@ export const resetPassword = createRoute({
   },
 });
 
+export const VerifyEmailBody = z
+  .strictObject({ token: z.string().min(1).max(256) })
+  .openapi("VerifyEmailRequest");
+
+export const verifyEmail = createRoute({
+  method: "post",
+  path: "/api/user/verify_email",
+  operationId: "verifyEmail",
+  tags,
+  security: noSecurity,
+  summary:
+    "Use an emailed link's token: verifies the address, or completes an email change (single use)",
+  request: { body: jsonContentRequired(VerifyEmailBody) },
+  responses: {
+    200: jsonContent(MessageSchema, "Verified"),
+    ...errorResponses(...bodyErrors, "INVALID_VERIFICATION_TOKEN", "CONFLICT"),
+  },
+});
+
 export type RegisterRoute = typeof register;
 export type LoginRoute = typeof login;
 export type ForgetPasswordRoute = typeof forgetPassword;
 export type ResetPasswordRoute = typeof resetPassword;
+export type VerifyEmailRoute = typeof verifyEmail;

@@ -27,7 +27,7 @@ export const updateMe: AppRouteHandler<routes.UpdateMeRoute> = async (c) => {
 };
 
 /** The caller's own password checked as login checks one, its username the login name. */
-async function verifyOwnPassword(c: Context<AppEnv>, password: string, occasion: Occasion) {
+export async function verifyOwnPassword(c: Context<AppEnv>, password: string, occasion: Occasion) {
   const me = c.get("currentUser");
   const attempt = { login: me.username, password, account: me, refusal: wrongPassword };
   await checkPassword(c.get("deps"), attempt, occasion);

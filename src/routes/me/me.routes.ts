@@ -6,8 +6,9 @@ import {
   jsonContent,
   jsonContentRequired,
   MessageSchema,
+  strayBodyErrors,
 } from "../../http/openapi";
-import { loginPasswordField, nameField, passwordField } from "../../users/user.fields";
+import { emailField, loginPasswordField, nameField, passwordField } from "../../users/user.fields";
 import { TokenResponse } from "../auth/auth.routes";
 import { UserSchema } from "../users/users.routes";
 
@@ -85,7 +86,43 @@ export const deleteMe = createRoute({
   },
 });
 
+export const resendVerification = createRoute({
+  method: "post",
+  path: "/api/me/verify_email",
+  operationId: "resendVerification",
+  tags,
+  summary:
+    "Mail a new verification link (earlier ones stop working); at most one per RESET_EMAIL_INTERVAL",
+  security: bearerSecurity,
+  responses: {
+    200: jsonContent(MessageSchema, "Sent, or already sent within the interval"),
+    ...errorResponses(...strayBodyErrors, "UNAUTHORIZED", "CONFLICT", "RATE_LIMITED"),
+  },
+});
+
+export const ChangeEmailBody = z
+  .strictObject({ email: emailField, password: loginPasswordField })
+  .openapi("ChangeEmailRequest");
+
+export const changeEmail = createRoute({
+  method: "post",
+  path: "/api/me/email",
+  operationId: "changeEmail",
+  tags,
+  summary:
+    "Ask to change your email (the password is required): nothing changes until the new address confirms",
+  security: bearerSecurity,
+  // As for changePassword.
+  request: { body: jsonContentRequired(ChangeEmailBody) },
+  responses: {
+    200: jsonContent(MessageSchema, "A confirmation link was mailed to the new address"),
+    ...errorResponses(...bodyErrors, "UNAUTHORIZED", "CONFLICT", "RATE_LIMITED"),
+  },
+});
+
 export type GetMeRoute = typeof getMe;
 export type UpdateMeRoute = typeof updateMe;
 export type ChangePasswordRoute = typeof changePassword;
 export type DeleteMeRoute = typeof deleteMe;
+export type ResendVerificationRoute = typeof resendVerification;
+export type ChangeEmailRoute = typeof changeEmail;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import type { AppEnv } from "../../deps";
 import { notFound } from "../../errors";
-import { docPage, resetPasswordPage } from "./pages.markup";
+import { docPage, resetPasswordPage, verifyEmailPage } from "./pages.markup";
 
 const policy = (scriptSrc: string) =>
   `default-src 'none'; script-src ${scriptSrc}; style-src 'self'; img-src 'self' data:; ` +
@@ -33,6 +33,7 @@ const page = (html: string, csp: string) => (c: Context<AppEnv>) => {
 
 export const doc = page(docPage, DOC_CSP);
 export const resetPassword = page(resetPasswordPage, PAGE_CSP);
+export const verifyEmail = page(verifyEmailPage, PAGE_CSP);
 
 /** Any name under /assets/, slashes included (swagger-ui-dist/…); only listed files are served. */
 export const ASSET_PATH = "/assets/:name{.+}";

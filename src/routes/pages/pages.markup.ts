@@ -52,3 +52,25 @@ export const resetPasswordPage = `${head(
 </body>
 </html>
 `;
+
+/**
+ * The page the verification email links to (EMAIL_VERIFY_URL's default). The token is used only
+ * when the button is pressed: a mail scanner that opens links (and runs their scripts) must not
+ * spend it, least of all on an email change.
+ */
+export const verifyEmailPage = `${head(
+  "Confirm your email address",
+  `<link rel="stylesheet" href="/assets/reset-password.css">
+<script type="module" src="/assets/verify-email.js"></script>`,
+)}
+<body>
+<main>
+<h1>Confirm your email address</h1>
+<form id="verify-form" method="post" novalidate>
+<button type="submit">Confirm this address</button>
+</form>
+<p id="status" role="status" aria-live="polite"></p>
+</main>
+</body>
+</html>
+`;

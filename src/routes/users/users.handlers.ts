@@ -88,14 +88,15 @@ export const deleteUser: AppRouteHandler<routes.DeleteUserRoute> = async (c) => 
 };
 
 export const listUsers: AppRouteHandler<routes.ListUsersRoute> = async (c) => {
-  const { limit, cursor, q, role, active } = c.req.valid("query");
+  const { limit, cursor, q, role, active, verified } = c.req.valid("query");
   const { db } = c.get("deps");
   const query = {
-    scope: ["GET /api/users", q, role, active],
+    scope: ["GET /api/users", q, role, active, verified],
     cursor,
-    sameParams: "q, role and active",
+    sameParams: "q, role, active and verified",
   };
-  const filters = { q, role, active: active === undefined ? undefined : active === "true" };
+  const flag = (value?: "true" | "false") => (value === undefined ? undefined : value === "true");
+  const filters = { q, role, active: flag(active), verified: flag(verified) };
   const { page, next_cursor } = await paginatedListing(c, query, (afterId) =>
     listUsersPage(db, filters, { afterId, limit }),
   );

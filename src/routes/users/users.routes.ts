@@ -29,6 +29,9 @@ export const UserSchema = z
     email: z.string(),
     role: roleField,
     active: z.boolean(),
+    email_verified: z
+      .boolean()
+      .openapi({ description: "Whether the account proved it owns `email` (a link, or a reset)" }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -49,7 +52,9 @@ export const UpdateUserBody = z
 
 export const ListUsersQuery = z.strictObject({
   limit: pageLimitParam("Accounts per page"),
-  cursor: cursorParam("`next_cursor` of the previous page, with the same q, role and active"),
+  cursor: cursorParam(
+    "`next_cursor` of the previous page, with the same q, role, active and verified",
+  ),
   // No control characters: also what keeps a match within one field (search_text joins them
   // with U+001F).
   q: filterTextParam()
@@ -65,6 +70,13 @@ export const ListUsersQuery = z.strictObject({
     .enum(["true", "false"])
     .optional()
     .openapi({ param: { name: "active", in: "query" } }),
+  verified: z
+    .enum(["true", "false"])
+    .optional()
+    .openapi({
+      param: { name: "verified", in: "query" },
+      description: "Whether the email is verified (email_verified)",
+    }),
 });
 
 export const UserListSchema = z
