@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOC_CSP, PAGE_CSP } from "../../src/routes/pages/pages.handlers";
+import { resetMailsTo } from "../support/auth-helpers";
 import { closeApiAndBrowser, openApiAndBrowser } from "../support/browser";
 import type { ContractApi } from "../support/contract-api";
 
@@ -199,7 +200,7 @@ describe("GET /reset-password, the page of the reset link", () => {
         body: JSON.stringify({ username: user.username, email: user.email }),
       });
       expect(forget.status).toBe(200);
-      const mails = await api.mailsTo(user.email);
+      const mails = await resetMailsTo(api, user.email);
       expect(mails).toHaveLength(1);
       const link = /https?:\/\/\S+/.exec(mails[0]?.text ?? "")?.[0] ?? "";
       const { origin, pathname, searchParams } = new URL(link);

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { passwordResetTokens } from "../../src/db/schema";
-import { rowOf } from "../support/auth-helpers";
+import { resetMailsTo, rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 let api: ContractApi;
@@ -90,7 +90,7 @@ describe("DELETE /api/user/{username}", () => {
     const bystanderId = (await rowOf(api, bystander.username))?.id as number;
     expect(await resetTokensOf(userId)).toHaveLength(1);
 
-    const [mail] = await api.mailsTo(user.email);
+    const [mail] = await resetMailsTo(api, user.email);
     const token = /token=([A-Za-z0-9_-]{43,})/.exec(mail?.text ?? "")?.[1];
     expect(token, "reset link in the mail").toBeDefined();
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RESET_SENT } from "../support/auth-helpers";
+import { RESET_SENT, resetMailsTo } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 // The contract's "same answer whatever the input" covers the time it takes: a reset request that
@@ -75,8 +75,8 @@ describe("forget_password takes as long whether or not the pair matches an accou
       await medians(user, { username: user.username, email: someoneElse.email }),
     );
     // Every matching request was a real reset (a mail each), the others nothing.
-    expect(await api.mailsTo(user.email)).toHaveLength(WARM_UP + ROUNDS);
-    expect(await api.mailsTo(someoneElse.email)).toEqual([]);
+    expect(await resetMailsTo(api, user.email)).toHaveLength(WARM_UP + ROUNDS);
+    expect(await resetMailsTo(api, someoneElse.email)).toEqual([]);
   });
 
   it("a matching username and email vs a username that does not exist", async () => {
@@ -84,6 +84,6 @@ describe("forget_password takes as long whether or not the pair matches an accou
     expectIndistinguishable(
       await medians(user, { username: "nobody_here", email: "nobody_here@example.com" }),
     );
-    expect(await api.mailsTo(user.email)).toHaveLength(WARM_UP + ROUNDS);
+    expect(await resetMailsTo(api, user.email)).toHaveLength(WARM_UP + ROUNDS);
   });
 });

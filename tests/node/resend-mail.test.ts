@@ -6,7 +6,7 @@ import { mailerFor } from "../../src/mail/from-config";
 import type { Mailer } from "../../src/mail/mailer";
 import { resendMailer } from "../../src/mail/resend";
 import { deferOnNode } from "../../src/node/deps";
-import { login, RESET_SENT, resetPassword } from "../support/auth-helpers";
+import { login, RESET_SENT, resetPassword, VERIFY_LINK_MARK } from "../support/auth-helpers";
 import { type FakeResend, startFakeResend } from "../support/fake-resend";
 import { createTestApi, type NodeTestApi, TEST_JWT_SECRET } from "../support/node-api";
 
@@ -37,9 +37,12 @@ type SentEmail = { from: string; to: string; subject: string; text: string; html
 const forget = (user: { username: string; email: string }) =>
   api.send("POST", "/api/user/forget_password", { username: user.username, email: user.email });
 
-/** The emails Resend received for `address`. */
+/** The reset emails Resend received for `address` (registering also mails a verification link). */
 const emailsTo = (address: string) =>
-  fake.emails().filter((r) => (r.body as SentEmail | undefined)?.to === address);
+  fake.emails().filter((r) => {
+    const email = r.body as SentEmail | undefined;
+    return email?.to === address && !email.text.includes(VERIFY_LINK_MARK);
+  });
 
 const tokenIn = (email: SentEmail) =>
   email.text.match(/reset\?token=([A-Za-z0-9_-]+)/)?.[1] as string;

@@ -3,6 +3,7 @@ import {
   INVALID_RESET_TOKEN,
   login,
   requestResetToken,
+  resetMailsTo,
   resetPassword,
   rowOf,
 } from "../support/auth-helpers";
@@ -72,7 +73,7 @@ describe("reset tokens expire after RESET_TOKEN_TTL by the injected clock", () =
   it("says in the mail how long the link lasts", async () => {
     const user = await shortTtl.createUser();
     await requestResetToken(shortTtl, user);
-    const [mail] = await shortTtl.mailsTo(user.email);
+    const [mail] = await resetMailsTo(shortTtl, user.email);
     expect(mail?.text).toContain("expires in 1 minute.");
     expect(mail?.html).toContain("expires in 1 minute.");
   });

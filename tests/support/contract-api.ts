@@ -27,6 +27,7 @@ export const PUBLIC_USER_KEYS = [
   "active",
   "created_at",
   "email",
+  "email_verified",
   "first_name",
   "id",
   "last_name",

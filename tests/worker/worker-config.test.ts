@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config";
 import { passwordResetTokens } from "../../src/db/schema";
 import { workerConfig } from "../../src/worker/config";
+import { resetMailsTo } from "../support/auth-helpers";
 import { malformedKeySets } from "../support/jwk-helpers";
 import { TEST_JWT_SECRET } from "../support/node-api";
 import { createWorkerApi } from "../support/worker-api";
@@ -140,7 +141,7 @@ describe("reset links on Workers in production never follow the request's Host",
     expect(logged.join("\n")).toMatch(
       /^ {2}APP_URL: required on Workers when NODE_ENV=production/m,
     );
-    expect(await withoutAppUrl.mailsTo(pair.email)).toEqual([]);
+    expect(await resetMailsTo(withoutAppUrl, pair.email)).toEqual([]);
     expect(await withoutAppUrl.db.select().from(passwordResetTokens)).toEqual([]);
     expect((await withoutAppUrl.unchecked("/ready")).status).toBe(500);
   });
@@ -155,7 +156,7 @@ describe("reset links on Workers in production never follow the request's Host",
       "evil.example",
     );
     expect(res.status).toBe(200);
-    const [mail, ...others] = await withAppUrl.mailsTo(user.email);
+    const [mail, ...others] = await resetMailsTo(withAppUrl, user.email);
     expect(others).toEqual([]);
     expect(mail?.text).toMatch(
       /https:\/\/app\.example\.test\/reset-password\?token=[A-Za-z0-9_-]{43}/,
