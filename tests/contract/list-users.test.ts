@@ -497,7 +497,7 @@ describe("GET /api/users: a cursor works only for the query it came from", () =>
     details: [
       {
         path: "cursor",
-        message: "is not a next_cursor of this query (same q, role and active)",
+        message: "is not a next_cursor of this query (same q, role, active and verified)",
       },
     ],
   };

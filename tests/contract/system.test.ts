@@ -160,7 +160,7 @@ describe("GET /openapi.json", () => {
     const doc = await loadDoc();
     const op = operation(doc, "/api/users", "get");
     const params = (op.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name);
-    expect(params.sort()).toEqual(["active", "cursor", "limit", "q", "role"]);
+    expect(params.sort()).toEqual(["active", "cursor", "limit", "q", "role", "verified"]);
     const ref = op.responses["200"]?.content?.["application/json"]?.schema.$ref;
     const page = doc.components.schemas[ref?.split("/").pop() ?? ""];
     expect(Object.keys(page?.properties ?? {}).sort()).toEqual(["next_cursor", "total", "users"]);
