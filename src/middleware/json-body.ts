@@ -41,6 +41,12 @@ const clientGone = (): never => {
 
 /** The methods whose routes require a body: sent without one, it is INVALID_JSON. */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+/**
+ * The POST routes that take no body (an action on the caller's own account): sent without one,
+ * they are not refused; a body sent anyway is still checked like any other.
+ */
+const BODILESS_POSTS = new Set(["/api/me/verify_email"]);
+
 /** The methods whose routes may read a body (DELETE /api/me takes one; the rest ignore it). */
 const READABLE_METHODS = new Set([...BODY_METHODS, "DELETE"]);
 const BODILESS_METHODS = new Set(["GET", "HEAD"]);
@@ -132,7 +138,7 @@ export const jsonBody = createMiddleware(async (c, next) => {
     return next();
   };
   const bodiless = () => {
-    if (BODY_METHODS.has(c.req.method)) return parsed("");
+    if (BODY_METHODS.has(c.req.method) && !BODILESS_POSTS.has(c.req.path)) return parsed("");
     // A stream read to its end here is no body for what follows (a route's validator); a used
     // Request cannot be copied without a new body, so the copy is made from its parts.
     const { raw } = c.req;
