@@ -125,6 +125,44 @@ describe("POST /api/user/forget_password", () => {
   );
 });
 
+describe("forget_password with an email alone", () => {
+  const forgetByEmail = (on: ContractApi, email: string) =>
+    on.send("POST", "/api/user/forget_password", { email });
+
+  it("mails the account of that email (any letter case) a link that resets the password", async () => {
+    const user = await api.createUser();
+    const res = await forgetByEmail(api, user.email.toUpperCase());
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(RESET_SENT);
+    const token = await mailedToken(api, user.email);
+    expect((await resetPassword(api, token, "reset by email alone")).status).toBe(200);
+    expect((await login(api, user.username, "reset by email alone")).status).toBe(200);
+  });
+
+  it("an unknown email, or a deactivated account's: the same 200, nothing sent or stored", async () => {
+    const inactive = await api.createUser();
+    const row = await rowOf(api, inactive.username);
+    await setActive(api, row.id, false);
+    for (const email of ["nobody.at.all@example.com", inactive.email]) {
+      const res = await forgetByEmail(api, email);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(RESET_SENT);
+      expect(await resetMailsTo(api, email)).toEqual([]);
+    }
+    expect(await resetRowsOf(api, row.id)).toEqual([]);
+  });
+
+  it("a username alone is 400, sending and storing nothing", async () => {
+    const user = await exposed.createUser();
+    const res = await exposed.send("POST", "/api/user/forget_password", {
+      username: user.username,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR" });
+    expect(await resetRowsOf(exposed, (await rowOf(exposed, user.username)).id)).toEqual([]);
+  });
+});
+
 describe("forget_password with EXPOSE_RESET_TOKEN=true", () => {
   it("also returns the token, the one mailed, for a matching account", async () => {
     const user = await exposed.createUser();
