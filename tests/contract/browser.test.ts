@@ -277,3 +277,72 @@ describe("GET /reset-password, the page of the reset link", () => {
     expectCleanRun(run);
   });
 });
+
+describe("GET /verify-email, the page of the verification link", () => {
+  it(
+    "follows the link mailed at registration and confirms the address once",
+    BROWSER_TEST,
+    async () => {
+      const username = `verify_${Math.random().toString(36).slice(2, 8)}`;
+      const email = `${username}@example.com`;
+      // Over real HTTP: without EMAIL_VERIFY_URL the link is the page of the server that was asked.
+      const registered = await fetch(`${base}/api/user/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          username,
+          first_name: "Link",
+          last_name: "Follower",
+          email,
+          password: "a passphrase to verify",
+        }),
+      });
+      expect(registered.status).toBe(201);
+      const mails = await api.mailsTo(email);
+      expect(mails).toHaveLength(1);
+      const link = /https?:\/\/\S+/.exec(mails[0]?.text ?? "")?.[0] ?? "";
+      const { origin, pathname, searchParams } = new URL(link);
+      expect({ origin, pathname }).toEqual({ origin: base, pathname: "/verify-email" });
+      expect(searchParams.get("token")).toMatch(/^[A-Za-z0-9_-]{43,}$/);
+
+      const run = await openBrowser();
+      const { page } = run;
+      const res = await page.goto(link);
+      expect(res?.status()).toBe(200);
+      expect(res?.headers()["content-security-policy"]).toBe(PAGE_CSP);
+      await expect.poll(() => page.url()).toBe(`${base}/verify-email`);
+      // Opening the page spends nothing: a mail scanner that follows links must not.
+      expect((await api.userRow(username))?.emailVerified).toBe(false);
+
+      const status = page.getByRole("status");
+      const confirm = async () => {
+        const answer = page.waitForResponse((r) => r.url() === `${base}/api/user/verify_email`);
+        await page.getByRole("button", { name: "Confirm this address" }).click();
+        const response = await answer;
+        await expect.poll(() => status.getAttribute("class")).not.toBe("pending");
+        return { status: response.status(), body: await response.json() };
+      };
+      expect(await confirm()).toEqual({ status: 200, body: { msg: "Email verified." } });
+      expect(await status.textContent()).toBe("Email verified. You can close this page.");
+      expect(await page.locator("form").isHidden()).toBe(true);
+      expect((await api.userRow(username))?.emailVerified).toBe(true);
+
+      // Once: opened again, the page shows the API's refusal.
+      await page.goto(link);
+      const used = await confirm();
+      expect(used.body.code).toBe("INVALID_VERIFICATION_TOKEN");
+      expect(await status.textContent()).toBe(used.body.msg);
+      expectCleanRun(run, [BAD_REQUEST_LOGGED]);
+    },
+  );
+
+  it("without a token, says so and shows no form", BROWSER_TEST, async () => {
+    const run = await openBrowser();
+    await run.page.goto(`${base}/verify-email`);
+    await expect
+      .poll(() => run.page.getByRole("status").textContent())
+      .toBe("This link has no verification token. Ask for a new verification email.");
+    expect(await run.page.locator("form").isHidden()).toBe(true);
+    expectCleanRun(run);
+  });
+});
