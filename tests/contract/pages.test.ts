@@ -57,6 +57,10 @@ const PAGES: [string, { files: string[]; inlineScripts: number }][] = [
     "/reset-password",
     { files: ["/assets/reset-password.css", "/assets/reset-password.js"], inlineScripts: 0 },
   ],
+  [
+    "/verify-email",
+    { files: ["/assets/reset-password.css", "/assets/verify-email.js"], inlineScripts: 0 },
+  ],
 ];
 
 describe.each(PAGES)("GET %s", (path, { files, inlineScripts: inlineCount }) => {
