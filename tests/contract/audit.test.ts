@@ -80,7 +80,7 @@ const entriesOf = (id: number) =>
  * The actions of `entries` but email.verification_sent, which registering writes in the statement
  * of user.registered, in either order (tests/contract/email-verification.test.ts checks it).
  */
-const actionsBut = (entries: { action: unknown }[]) =>
+const actionsBut = (entries: Record<string, unknown>[]) =>
   entries.map((e) => e.action).filter((action) => action !== "email.verification_sent");
 
 const allEntries = () => api.db.select().from(auditLog).orderBy(asc(auditLog.id));

@@ -11,6 +11,7 @@ import { createWorkerApi } from "../support/worker-api";
 
 const HYPERDRIVE = { connectionString: "postgres://user:pw@host.hyperdrive.local:5432/db" };
 const APP_URL = "https://app.example.test/reset-password?token=";
+const EMAIL_VERIFY_URL = "https://app.example.test/verify-email?token=";
 
 /** The ConfigError message for `env`, or undefined when it is valid. */
 function problem(env: Record<string, unknown>) {
@@ -79,12 +80,30 @@ describe("the Worker's bindings are validated at the entry", () => {
       /^ {2}APP_URL: required on Workers when NODE_ENV=production/m,
     );
     expect(problem({ ...strong, NODE_ENV: "production", APP_URL: "" })).toMatch(/APP_URL/);
-    expect(problem({ ...strong, NODE_ENV: "production", APP_URL })).toBeUndefined();
+    expect(problem({ ...strong, NODE_ENV: "production", APP_URL, EMAIL_VERIFY_URL })).toBe(
+      undefined,
+    );
+    expect(problem({ ...strong, NODE_ENV: "development" })).toBeUndefined();
+  });
+
+  it("requires EMAIL_VERIFY_URL when NODE_ENV=production, and only then", () => {
+    const strong = { HYPERDRIVE, JWT_SECRET_KEY: randomBytes(32).toString("base64url") };
+    expect(problem({ ...strong, NODE_ENV: "production", APP_URL })).toMatch(
+      /^ {2}EMAIL_VERIFY_URL: required on Workers when NODE_ENV=production/m,
+    );
+    const invalid = { ...strong, NODE_ENV: "production", APP_URL, EMAIL_VERIFY_URL: "nope" };
+    expect(problem(invalid)).toMatch(/^ {2}EMAIL_VERIFY_URL: /m);
     expect(problem({ ...strong, NODE_ENV: "development" })).toBeUndefined();
   });
 
   it("builds the config once per bindings object", () => {
-    const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production", APP_URL };
+    const env = {
+      HYPERDRIVE,
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      NODE_ENV: "production",
+      APP_URL,
+      EMAIL_VERIFY_URL,
+    };
     const config = workerConfig(env);
     expect(config).toMatchObject({ jwtSecret: TEST_JWT_SECRET, nodeEnv: "production" });
     expect(workerConfig(env)).toBe(config);
@@ -123,7 +142,9 @@ describe("reset links on Workers in production never follow the request's Host",
         env: { NODE_ENV: "production", JWT_SECRET_KEY, APP_URL: "" },
         onLog: (entry) => logged.push(entry.message),
       }),
-      createWorkerApi({ env: { NODE_ENV: "production", JWT_SECRET_KEY, APP_URL } }),
+      createWorkerApi({
+        env: { NODE_ENV: "production", JWT_SECRET_KEY, APP_URL, EMAIL_VERIFY_URL },
+      }),
     ]);
   });
   afterAll(() => Promise.all([withoutAppUrl?.close(), withAppUrl?.close()]));
@@ -163,10 +184,35 @@ describe("reset links on Workers in production never follow the request's Host",
     );
     expect(`${mail?.text}${mail?.html}`).not.toContain("evil.example");
   });
+
+  it("with EMAIL_VERIFY_URL, `Host: evil.example` never appears in the verification link", async () => {
+    const username = `host_${Math.random().toString(36).slice(2, 8)}`;
+    const account = {
+      username,
+      first_name: "Host",
+      last_name: "Header",
+      email: `${username}@example.com`,
+      password: "a password for the host test",
+    };
+    const res = await postWithHost(withAppUrl.url, "/api/user/register", account, "evil.example");
+    expect(res.status).toBe(201);
+    const [mail, ...others] = await withAppUrl.mailsTo(account.email);
+    expect(others).toEqual([]);
+    expect(mail?.text).toMatch(
+      /https:\/\/app\.example\.test\/verify-email\?token=[A-Za-z0-9_-]{43}/,
+    );
+    expect(`${mail?.text}${mail?.html}`).not.toContain("evil.example");
+  });
 });
 
 describe("a malformed JWT_SIGNING_KEYS on the Worker", () => {
-  const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: "production", APP_URL };
+  const env = {
+    HYPERDRIVE,
+    JWT_SECRET_KEY: TEST_JWT_SECRET,
+    NODE_ENV: "production",
+    APP_URL,
+    EMAIL_VERIFY_URL,
+  };
 
   it.each(malformedKeySets())("is refused ($label), naming $names", ({ value, names, secrets }) => {
     const message = problem({ ...env, JWT_SIGNING_KEYS: value });
