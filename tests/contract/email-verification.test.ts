@@ -5,7 +5,6 @@ import { rowOf, sha256Hex } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 import {
   EMAIL_VERIFIED,
-  emailTokenRow,
   emailTokensOf,
   entriesOf,
   INVALID_VERIFICATION_TOKEN,

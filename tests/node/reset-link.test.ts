@@ -69,6 +69,28 @@ describe("the reset link of `npm start` without APP_URL", () => {
     expect(await page.text()).toContain('<form id="reset-form"');
   });
 
+  it("the verification link opens this server's /verify-email likewise, whatever Host registered", async () => {
+    const port = new URL(server.url).port;
+    const register = {
+      username: "verified_link",
+      email: "verified_link@example.com",
+      first_name: "Link",
+      last_name: "User",
+      password: "a fine passphrase",
+    };
+    expect(await postJson("/api/user/register", register, "attacker.example")).toBe(201);
+    const verifyLinks = () =>
+      [...server.output().matchAll(/^(https?:\/\/\S*verify-email\S*)$/gm)].map((m) => m[1]);
+    for (let i = 0; i < 100 && verifyLinks().length < 2; i++) await sleep(50);
+    const links = verifyLinks();
+    expect(links.at(-1)).toMatch(
+      new RegExp(`^http://localhost:${port}/verify-email\\?token=[\\w-]{43,}$`),
+    );
+    expect(server.output()).not.toContain("attacker.example");
+    const page = await fetch(links.at(-1) as string);
+    expect(await page.text()).toContain('<form id="verify-form"');
+  });
+
   it("serves the pages' files from the compiled server (swagger-ui-dist and public/assets)", async () => {
     for (const file of [
       "swagger-ui-dist/swagger-ui-bundle.js",
