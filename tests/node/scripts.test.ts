@@ -34,7 +34,12 @@ describe("npm run db:seed-admin on Postgres", () => {
     const password = /Generated password \(shown once, store it now\): (\S+)/.exec(run.stdout)?.[1];
     expect(password?.length).toBeGreaterThanOrEqual(32);
     const row = await api.userRow("root_admin");
-    expect(row).toMatchObject({ role: "ADMIN", active: true, email: "root@example.com" });
+    expect(row).toMatchObject({
+      role: "ADMIN",
+      active: true,
+      email: "root@example.com",
+      emailVerified: true,
+    });
     expect(row?.passwordHash.startsWith("$argon2id$v=19$m=19456,t=2,p=1$")).toBe(true);
     const login = await api.send("POST", "/api/user/login", { username: "root_admin", password });
     expect(login.status).toBe(200);
