@@ -127,6 +127,7 @@ describe("npm run db:migrate", () => {
         await sql`select tablename from pg_tables where schemaname = 'public' order by 1`;
       expect(tables.map((t) => t.tablename)).toEqual([
         "audit_log",
+        "email_verification_tokens",
         "login_throttles",
         "password_reset_tokens",
         "rate_limits",
