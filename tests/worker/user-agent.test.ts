@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLog } from "../../src/db/schema";
 import type { ContractApi } from "../support/contract-api";
@@ -48,7 +48,7 @@ async function storedAgent(api: ContractApi, agent: Buffer) {
   const rows = await api.db
     .select({ userAgent: auditLog.userAgent })
     .from(auditLog)
-    .where(eq(auditLog.targetUsername, username));
+    .where(and(eq(auditLog.targetUsername, username), eq(auditLog.action, "user.registered")));
   expect(rows).toHaveLength(1);
   return rows[0]?.userAgent;
 }
