@@ -136,3 +136,40 @@ describe("DELETE /api/user/{username} by an ADMIN, raced", () => {
     });
   });
 });
+
+describe("PUT /api/user/{username} by an ADMIN, raced", () => {
+  it("is 403 and changes nothing when the target is promoted to ADMIN while the write waits", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const target = await api.createUser();
+    const id = (await rowOf(api, target.username)).id;
+    const before = await stateOf(id);
+    const res = await raced(sql`update users set role = 'ADMIN' where id = ${id}`, () =>
+      api.send("PUT", `/api/user/${target.username}`, { first_name: "Raced" }, admin.token),
+    );
+    expect(res.status, await res.clone().text()).toBe(403);
+    expect(await res.json()).toEqual({
+      msg: "An ADMIN cannot modify another ADMIN.",
+      code: "FORBIDDEN",
+    });
+    expect(await stateOf(id)).toEqual({
+      row: { ...before.row, role: "ADMIN" },
+      auditEntries: before.auditEntries,
+    });
+  });
+
+  it("is 404 and changes nothing when the target is renamed while the write waits", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const target = await api.createUser();
+    const id = (await rowOf(api, target.username)).id;
+    const before = await stateOf(id);
+    const renamed = `${target.username}_moved`;
+    const res = await raced(sql`update users set username = ${renamed} where id = ${id}`, () =>
+      api.send("PUT", `/api/user/${target.username}`, { first_name: "Raced" }, admin.token),
+    );
+    expect(res.status, await res.clone().text()).toBe(404);
+    expect(await stateOf(id)).toEqual({
+      row: { ...before.row, username: renamed, searchText: expect.any(String) },
+      auditEntries: before.auditEntries,
+    });
+  });
+});

@@ -57,15 +57,13 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
     passwordHash = await hashPassword(hasher, password);
   }
   const demotesSelf = isSelf(me, username) && (rest.role === "USER" || rest.active === false);
+  const changes = { ...rest, firstName: first_name, lastName: last_name, passwordHash };
   const options = { guardLastAdmin: demotesSelf, actor: me, occasion: occasionOf(c) };
-  const updated = await updateAccount(db, username, options, (target, anotherActiveAdmin) => {
-    if (target.role === "ADMIN" && target.id !== me.id)
-      throw forbidden("An ADMIN cannot modify another ADMIN.");
-    if (demotesSelf && !anotherActiveAdmin)
-      throw conflict("The last active ADMIN cannot demote or deactivate itself.");
-    return { ...rest, firstName: first_name, lastName: last_name, passwordHash };
-  });
+  const updated = await updateAccount(db, username, changes, options);
   if (updated === "missing") throw notFound("user");
+  if (updated === "forbidden") throw forbidden("An ADMIN cannot modify another ADMIN.");
+  if (updated === "last_admin")
+    throw conflict("The last active ADMIN cannot demote or deactivate itself.");
   if (updated === "taken") throw alreadyTaken();
   return c.json({ msg: "User details updated.", user: toPublicUser(updated) }, 200);
 };
