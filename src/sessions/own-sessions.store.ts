@@ -12,15 +12,15 @@ export const SESSIONS_SHOWN = 100;
 export type SessionOwner = { user: Pick<User, "id" | "tokenVersion">; currentId?: string };
 
 /**
- * A session that can still be used, as a condition on `sessions` joined to its account `users`:
- * not revoked, of the account's token version (a bump ends every older session), and either the
- * caller's own (its access token was just checked) or holding a refresh token that has not
- * expired. A consumed token's session always holds a newer one, issued in the same statement.
+ * A session that can still be used, as a condition on `sessions`: not revoked, of the account's
+ * token version `accountVersion` (a bump ends every older session), and either the caller's own
+ * (its access token was just checked) or holding a refresh token that has not expired. A
+ * consumed token's session always holds a newer one, issued in the same statement.
  */
-function liveSession(owner: SessionOwner, now: Date): SQL {
+function liveSession(owner: SessionOwner, accountVersion: SQL, now: Date): SQL {
   const refreshable = sql`exists (select 1 from refresh_tokens t
     where t.session_id = ${sessions.id} and t.expires_at > ${sqlTime(now)})`;
-  return sql`${sessions.revokedAt} is null and ${sessions.tokenVersion} = ${users.tokenVersion}
+  return sql`${sessions.revokedAt} is null and ${sessions.tokenVersion} = ${accountVersion}
     and (${sessions.id} = ${owner.currentId ?? ""}::text or ${refreshable})`;
 }
 
@@ -39,7 +39,9 @@ export async function listOwnSessions(db: Database, owner: SessionOwner, now: Da
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.userId, owner.user.id), liveSession(owner, now)))
+    .where(
+      and(eq(sessions.userId, owner.user.id), liveSession(owner, sql`${users.tokenVersion}`, now)),
+    )
     .orderBy(desc(sessions.createdAt), desc(sessions.id))
     .limit(SESSIONS_SHOWN + 1);
   return { rows: rows.slice(0, SESSIONS_SHOWN), more: rows.length > SESSIONS_SHOWN };
@@ -50,9 +52,10 @@ export type OwnSession = Awaited<ReturnType<typeof listOwnSessions>>["rows"][num
 /**
  * Ends the caller's live session `sessionId` with its audit entry (a logout, detail
  * `session_id`), in one statement that runs only while the caller's token still holds (its
- * account active, of the same version). Revoking the session refuses its refresh tokens and the
- * access tokens naming it at once (findTokenHolder, rotateRefreshToken). Returns whether it
- * ended, and whether the caller's token still held.
+ * account active, of the same version). The account's row is share-locked, so a concurrent
+ * version bump or deactivation is waited for and then seen, never missed. Revoking the session
+ * refuses its refresh tokens and the access tokens naming it at once (findTokenHolder,
+ * rotateRefreshToken). Returns whether it ended, and whether the caller's token still held.
  */
 export async function endOwnSession(
   db: Database,
@@ -68,19 +71,20 @@ export async function endOwnSession(
     target: account,
     detail: "session_id",
   } as const;
-  const holds = sql`${users.id} = ${id}::int and ${users.active} and ${users.tokenVersion} = ${tokenVersion}::int`;
   const [row] = await selectRows<{ ended: boolean; holds: boolean }>(
     db,
-    sql`with ended as (
+    sql`with me as (
+        select id, username from users
+        where id = ${id}::int and active and token_version = ${tokenVersion}::int
+        for share
+      ), ended as (
         update sessions set revoked_at = ${sqlTime(occasion.at)}
-        from users
-        where ${sessions.id} = ${sessionId}::text and ${sessions.userId} = ${id}::int
-          and ${users.id} = ${sessions.userId} and ${holds}
-          and ${liveSession(owner, occasion.at)}
-        returning ${users.id} as id, ${users.username} as username
+        from me
+        where ${sessions.id} = ${sessionId}::text and ${sessions.userId} = me.id
+          and ${liveSession(owner, sql`${tokenVersion}::int`, occasion.at)}
+        returning me.id, me.username
       ), ${auditCte("logged", logout, occasion, sql`from ended`)}
-      select exists (select 1 from ended) as ended,
-        exists (select 1 from users where ${holds}) as holds`,
+      select exists (select 1 from ended) as ended, exists (select 1 from me) as holds`,
   );
   return { ended: row?.ended ?? false, holds: row?.holds ?? false };
 }
