@@ -231,6 +231,17 @@ describe("GET /api/me/sessions", () => {
     expect(await listedIds(fresh)).toEqual([sidOf(fresh)]);
   });
 
+  it("shows the current session even when its refresh token has expired (its access token still works)", async () => {
+    const me = await account();
+    const other = await loginFrom(PHONE, me);
+    const current = await loginFrom(LAPTOP, me);
+    await expireRefreshToken(api, current.refresh_token);
+    await expireRefreshToken(api, other.refresh_token);
+    expect((await listed(current)).sessions).toEqual([
+      expect.objectContaining({ id: sidOf(current), current: true }),
+    ]);
+  });
+
   it("shows the caller's sessions only", async () => {
     const me = await account();
     const other = await account();
