@@ -86,14 +86,16 @@ export const listMySessions = createRoute({
   path: "/api/me/sessions",
   operationId: "listMySessions",
   tags,
-  summary: "Your live sessions, newest first (at most 100)",
+  summary: "Your live sessions, newest first (a capped list: see more)",
   security: bearerSecurity,
   responses: {
     200: jsonContent(
       z
         .object({
           sessions: z.array(SessionSchema),
-          more: z.boolean().openapi({ description: "true: older live sessions are not shown" }),
+          more: z.boolean().openapi({
+            description: "true: the list is cut at its cap and older live sessions exist",
+          }),
         })
         .openapi("SessionList"),
       "Your live sessions",
