@@ -198,6 +198,21 @@ function operations(ctx: RoundTripContext): Operation[] {
         return () => call(api, "DELETE", "/api/me", options);
       },
     },
+    {
+      name: "GET /api/me/sessions",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        return () => call(api, "GET", "/api/me/sessions", { token: access });
+      },
+    },
+    {
+      name: "DELETE /api/me/sessions/{id}",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        const { sid } = JSON.parse(Buffer.from(access.split(".")[1] ?? "", "base64url").toString());
+        return () => call(api, "DELETE", `/api/me/sessions/${sid}`, { token: access });
+      },
+    },
     { name: "/ready", prepare: async () => () => call(api, "GET", "/ready") },
     { name: "/health", prepare: async () => () => call(api, "GET", "/health") },
     {

@@ -39,5 +39,7 @@ export type AppEnv = {
     /** The client address used for rate limits (see src/abuse/client-ip.ts). */
     clientIp: string;
     currentUser: User;
+    /** The session (claim `sid`) of the access token that authenticated the request, if any. */
+    currentSessionId: string | undefined;
   };
 };

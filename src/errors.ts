@@ -19,7 +19,7 @@ export const errorTable = {
     description: "Wrong credentials, or a missing, invalid, expired or revoked token",
   },
   FORBIDDEN: { status: 403, description: "Not allowed" },
-  NOT_FOUND: { status: 404, description: "No such account" },
+  NOT_FOUND: { status: 404, description: "No such account or session" },
   METHOD_NOT_ALLOWED: { status: 405, description: "A known path, another method (see Allow)" },
   CONFLICT: {
     status: 409,

@@ -84,6 +84,14 @@ export const sessions = pgTable(
     tokenVersion: integer("token_version").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    // The session's last use: its login, then each refresh. Not each authenticated request, whose
+    // check stays one read (findTokenHolder); an access token lives ACCESS_TOKEN_TTL at most.
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }).notNull(),
+    // Where that last use came from, as the audit log keeps them (src/http/occasion.ts): the
+    // client address and User-Agent. Null: none sent, or a session older than these columns
+    // whose login the audit log did not record (drizzle/0006_session_list.sql).
+    ip: text("ip"),
+    userAgent: text("user_agent"),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );

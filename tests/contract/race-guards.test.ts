@@ -2,7 +2,7 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectRows } from "../../src/db/database";
 import { users } from "../../src/db/schema";
-import { expectUnauthorized, rowOf } from "../support/auth-helpers";
+import { claimsOf, expectUnauthorized, rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 // A handler checks the account, then writes; what another request changes in between must be
@@ -75,7 +75,8 @@ const races = [
   ],
 ] as const;
 
-// PATCH /api/me asks for no password; the other two are checked with the right one.
+// PATCH /api/me and ending a session ask for no password; the other two are checked with the
+// right one.
 describe.each([
   [
     "PATCH /api/me",
@@ -96,6 +97,11 @@ describe.each([
     "DELETE /api/me",
     (me: { password: string; token: string }) =>
       api.send("DELETE", "/api/me", { password: me.password }, me.token),
+  ],
+  [
+    "DELETE /api/me/sessions/{id}",
+    (me: { password: string; token: string }) =>
+      api.send("DELETE", `/api/me/sessions/${claimsOf(me.token).sid}`, undefined, me.token),
   ],
 ] as const)("%s, raced", (_name, write) => {
   it.each(races)(

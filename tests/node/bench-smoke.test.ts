@@ -71,6 +71,8 @@ describe("npm run bench -- --smoke", () => {
       "PATCH /api/me",
       "POST /api/me/password",
       "DELETE /api/me",
+      "GET /api/me/sessions",
+      "DELETE /api/me/sessions/{id}",
       "/ready",
       "/health",
       "/.well-known/jwks.json",

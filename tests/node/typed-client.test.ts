@@ -50,6 +50,8 @@ const typedPaths = [
   "/api/users",
   "/api/me",
   "/api/me/password",
+  "/api/me/sessions",
+  "/api/me/sessions/:id",
   "/api/audit",
 ] as const;
 
