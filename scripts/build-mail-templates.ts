@@ -4,11 +4,16 @@
 // run time. The directory is checked as the Node server checks it at start, so a typo fails the
 // build (and so the deploy) with the file named. Unset: an empty module, the built-in English.
 import { mkdir, rename, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadMailTemplates, readTemplateFiles } from "../src/node/mail-templates";
 
-const out = fileURLToPath(new URL("../dist/mail-templates.js", import.meta.url));
+// MAIL_TEMPLATES_MODULE moves the output, for a build given `--alias bundled-mail-templates:<it>`
+// (the tests build Workers with other templates while another build runs).
+const out = resolve(
+  process.env.MAIL_TEMPLATES_MODULE ||
+    fileURLToPath(new URL("../dist/mail-templates.js", import.meta.url)),
+);
 const dir = process.env.MAIL_TEMPLATES_DIR || undefined;
 let files: Record<string, string> = {};
 if (dir) {
@@ -21,7 +26,7 @@ if (dir) {
   files = readTemplateFiles(resolve(dir));
   console.log(`Mail templates: ${Object.keys(files).length} files from ${dir}`);
 }
-await mkdir(fileURLToPath(new URL("../dist", import.meta.url)), { recursive: true });
+await mkdir(dirname(out), { recursive: true });
 // Written aside and renamed: a build running meanwhile (the tests build in parallel) never reads
 // half a file.
 const partial = `${out}.${process.pid}.tmp`;

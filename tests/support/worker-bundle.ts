@@ -37,15 +37,41 @@ const require = createRequire(import.meta.url);
  */
 export default async function setup(project: TestProject) {
   const outdir = await mkdtemp(join(tmpdir(), "worker-tests-"));
+  // The templates a developer's shell may name are not the tests' (built-in English).
+  project.provide("workerBundle", await buildWorkerBundle(outdir, { MAIL_TEMPLATES_DIR: "" }));
+  return () => rm(outdir, { recursive: true, force: true });
+}
+
+/**
+ * Builds the deployable bundle into `outdir` with `env` added to the build's environment (a
+ * MAIL_TEMPLATES_DIR, which the build bundles), as `npm run deploy` would in that environment.
+ */
+export async function buildWorkerBundle(
+  outdir: string,
+  env: Record<string, string> = {},
+): Promise<WorkerBundle> {
   const wrangler = require.resolve("wrangler/bin/wrangler.js");
+  // The generated templates module goes beside the bundle rather than to dist/, where another
+  // build of this run (tests/worker/bundle.test.ts) may be writing its own meanwhile.
+  const templatesModule = join(`${outdir}-mail`, "mail-templates.js");
   await promisify(execFile)(
     process.execPath,
-    [wrangler, "deploy", "--dry-run", "--outdir", outdir],
+    [
+      wrangler,
+      ...["deploy", "--dry-run", "--outdir", outdir],
+      ...["--alias", `bundled-mail-templates:${templatesModule}`],
+    ],
     {
       cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        MAIL_TEMPLATES_MODULE: templatesModule,
+        ...env,
+      },
     },
   );
+  await rm(`${outdir}-mail`, { recursive: true, force: true });
   const files = await readdir(outdir);
   const config = unstable_readConfig(
     { config: join(root, "wrangler.toml") },
@@ -55,7 +81,7 @@ export default async function setup(project: TestProject) {
   const assetsDirectory = join(outdir, "assets");
   const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
   await cp(builtAssets, assetsDirectory, { recursive: true });
-  const bundle: WorkerBundle = {
+  return {
     miniflarePath: createRequire(require.resolve("wrangler/package.json")).resolve("miniflare"),
     modulesRoot: outdir,
     modules: [
@@ -71,6 +97,4 @@ export default async function setup(project: TestProject) {
     assetsDirectory,
     vars: Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)])),
   };
-  project.provide("workerBundle", bundle);
-  return () => rm(outdir, { recursive: true, force: true });
 }
