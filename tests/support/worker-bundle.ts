@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
@@ -51,27 +51,41 @@ export async function buildWorkerBundle(
   env: Record<string, string> = {},
 ): Promise<WorkerBundle> {
   const wrangler = require.resolve("wrangler/bin/wrangler.js");
-  // The generated templates module goes beside the bundle rather than to dist/, where another
-  // build of this run (tests/worker/bundle.test.ts) may be writing its own meanwhile.
-  const templatesModule = join(`${outdir}-mail`, "mail-templates.js");
-  await promisify(execFile)(
-    process.execPath,
-    [
-      wrangler,
-      ...["deploy", "--dry-run", "--outdir", outdir],
-      ...["--alias", `bundled-mail-templates:${templatesModule}`],
-    ],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        MAIL_TEMPLATES_MODULE: templatesModule,
-        ...env,
+  // With templates of its own, the build writes its generated module beside the bundle, not to
+  // dist/, where another build of this run (tests/worker/bundle.test.ts) may be writing its own:
+  // through a copy of wrangler.toml whose [alias] points there (`wrangler deploy --alias` does not
+  // override the file's [alias] in this wrangler).
+  const templatesModule = join(outdir, "..", `${basename(outdir)}-mail-templates.js`);
+  const configCopy = join(root, `.wrangler-test-${basename(outdir)}.toml`);
+  const ownTemplates = Boolean(env.MAIL_TEMPLATES_DIR);
+  if (ownTemplates) {
+    const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+    const aliased = toml.replace('"./dist/mail-templates.js"', JSON.stringify(templatesModule));
+    if (aliased === toml) throw new Error("wrangler.toml has no [alias] for the mail templates");
+    await writeFile(configCopy, aliased);
+  }
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [
+        wrangler,
+        ...["deploy", "--dry-run", "--outdir", outdir],
+        ...(ownTemplates ? ["--config", configCopy] : []),
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          ...(ownTemplates && { MAIL_TEMPLATES_MODULE: templatesModule }),
+          ...env,
+        },
       },
-    },
-  );
-  await rm(`${outdir}-mail`, { recursive: true, force: true });
+    );
+  } finally {
+    if (ownTemplates) await rm(configCopy, { force: true });
+    await rm(templatesModule, { force: true });
+  }
   const files = await readdir(outdir);
   const config = unstable_readConfig(
     { config: join(root, "wrangler.toml") },
