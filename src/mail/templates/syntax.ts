@@ -24,6 +24,10 @@ export function compile(source: string, known: readonly string[], file: string):
     const name = match[1] ?? "";
     const literal = source.slice(last, match.index);
     checkLiteral(literal, last, refuse);
+    const end = match.index + match[0].length;
+    if (source[match.index - 1] === "{" || source[end] === "}") {
+      refuse(match.index, "{{{...}}}: there is no raw output (the HTML part escapes every value)");
+    }
     if (!known.includes(name)) {
       refuse(
         match.index,
@@ -32,7 +36,7 @@ export function compile(source: string, known: readonly string[], file: string):
     }
     if (literal) parts.push(literal);
     parts.push({ name });
-    last = match.index + match[0].length;
+    last = end;
   }
   const tail = source.slice(last);
   checkLiteral(tail, last, refuse);
