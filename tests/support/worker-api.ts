@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import type { ContractApi, StartOptions } from "./contract-api";
 import { createTestDatabase, type TestDatabase } from "./database";
-import { startFakeResend } from "./fake-resend";
+import { type FakeResend, startFakeResend } from "./fake-resend";
 import { httpContractApi } from "./http-api";
 import { type HyperdriveStandIn, startHyperdriveStandIn } from "./hyperdrive-stand-in";
 import { testEnv } from "./test-env";
@@ -44,6 +44,8 @@ export async function createWorkerApi(
     database: TestDatabase;
     url: URL;
     hyperdrive: HyperdriveStandIn;
+    /** The fake Resend the Worker sends through (a test may make it fail). */
+    resend: FakeResend;
     /** Runs the Worker's scheduled handler, as a Cron Trigger would. */
     scheduled(cron: string): Promise<ScheduledResult>;
   }
@@ -122,6 +124,7 @@ export async function createWorkerApi(
     /** Where workerd listens, for tests that speak HTTP on a socket of their own. */
     url: base,
     hyperdrive,
+    resend,
     async close() {
       await api.close();
       const cacheable = hyperdrive.cacheableStatements();
