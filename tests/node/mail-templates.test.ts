@@ -119,7 +119,11 @@ describe("the template syntax", () => {
       /unknown variable \{\{username\.toUpperCase\(\)\}\}/,
     ],
     ["a {{ never closed", "a\nb {{username", /t\.txt, line 2: a \{\{ without its \}\}/],
-    ["triple braces", "{{{username}}}", /t\.txt, line 1: \{\{\{\.\.\.\}\}\}: there is no raw output/],
+    [
+      "triple braces",
+      "{{{username}}}",
+      /t\.txt, line 1: \{\{\{\.\.\.\}\}\}: there is no raw output/,
+    ],
     ["a stray }}", "x }} y", /a \}\} without its \{\{/],
   ])("refuses %s, naming the file and line", (_case, source, message) => {
     expect(() => compile(source, ["username"], "t.txt")).toThrow(message);
