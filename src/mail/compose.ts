@@ -6,7 +6,7 @@ import type { MailMessage } from "./mailer";
 import { type MailFacts, type MailKind, valuesOf } from "./templates/kinds";
 import { pickLanguage } from "./templates/language";
 import { escapeHtml, render } from "./templates/syntax";
-import { builtInTemplates, DEFAULT_LANGUAGE } from "./templates/template-set";
+import { builtInTemplates } from "./templates/template-set";
 
 export type { MailFacts, MailKind } from "./templates/kinds";
 
@@ -28,11 +28,7 @@ export function composeMail(
   const templates = c.get("deps").mailTemplates ?? builtInTemplates;
   const header = c.req.header("accept-language");
   const language = pickLanguage(templates.languages(kind), accountLanguage, header);
-  const template =
-    templates.message(kind, language) ??
-    (templates.message(kind, DEFAULT_LANGUAGE) as NonNullable<
-      ReturnType<typeof templates.message>
-    >);
+  const template = templates.message(kind, language);
   const values = valuesOf(facts);
   const message = {
     to,

@@ -35,7 +35,6 @@ const renderAll = (
   templates = builtInTemplates,
 ) => {
   const message = templates.message(kind, language);
-  if (!message) throw new Error(`no ${kind} in ${language}`);
   const values = valuesOf(facts);
   return {
     subject: render(message.subject, values),

@@ -26,7 +26,7 @@ export function languageRanges(value: string | null | undefined): string[] {
 
 /**
  * The first of `ranges` that one of `available` serves, by RFC 4647 lookup: `de-ch` takes `de-ch`,
- * else `de`; `*` takes the default. English when none does.
+ * else `de`; `*` takes the default. Undefined when none does.
  */
 export function lookupLanguage(
   ranges: readonly string[],

@@ -9,15 +9,20 @@ export type CompiledMessage = { subject: Compiled; text: Compiled; html: Compile
 export type MailTemplates = {
   /** The languages (lower-case tags) that have a message of `kind`. */
   languages(kind: MailKind): ReadonlySet<string>;
-  message(kind: MailKind, language: string): CompiledMessage | undefined;
+  /** The message of `kind` in `language`, or in English when that language has none. */
+  message(kind: MailKind, language: string): CompiledMessage;
 };
 
 /** The language the built-in messages are written in, and the last fallback. */
 export const DEFAULT_LANGUAGE = "en";
 
-/** The three files of a message, by the name's ending. */
-const partFiles = { "subject.txt": "subject", txt: "text", html: "html" } as const;
-type Part = (typeof partFiles)[keyof typeof partFiles];
+/** A message's three files by the end of their name, and the part each holds. */
+const parts = [
+  ["subject.txt", "subject"],
+  ["txt", "text"],
+  ["html", "html"],
+] as const;
+type Part = (typeof parts)[number][1];
 
 const FILE = /^([^/]+)\/([^/.]+)\.(subject\.txt|txt|html)$/;
 // A language tag as Accept-Language writes them (RFC 5646's shape, loosely): de, de-ch, zh-hant-tw.
@@ -26,10 +31,10 @@ const MAX_FILE_CHARS = 64 * 1024;
 
 /**
  * Compiles the templates in `files` (their path under the template directory, `<language>/<kind>.
- * <subject.txt|txt|html>`, to their text) over the built-in English ones. `origin` names the
+ * <subject.txt|txt|html>`, to their text) over the built-in English ones; `origin` names the
  * directory in errors. Throws TemplateError naming the file for anything it cannot use: an unknown
  * name or variable, a language other than English missing one of a message's three parts, a
- * subject of more than one line. Called once, at start (Node) or at build time (the Worker).
+ * subject of more than one line. Called once, at start (Node) or in the build (the Worker).
  */
 export function compileTemplates(
   files: Readonly<Record<string, string>>,
@@ -38,80 +43,78 @@ export function compileTemplates(
   const where = (path: string) => (origin ? `${origin}/${path}` : path);
   const sources = new Map<string, Map<MailKind, Partial<MessageSource>>>();
   for (const [path, content] of Object.entries(files)) {
-    const [, language = "", kind = "", ending = ""] = FILE.exec(path) ?? [];
-    if (!FILE.test(path)) {
-      throw new TemplateError(
-        `${where(path)}: not a template; files are <language>/<kind>.subject.txt, .txt or .html`,
-      );
-    }
-    if (!LANGUAGE.test(language.toLowerCase())) {
-      throw new TemplateError(
-        `${where(path)}: "${language}" is not a language tag (en, de, pt-br)`,
-      );
-    }
+    const [, folder = "", kind = "", ending = ""] = FILE.exec(path) ?? [];
+    const refuse = (why: string) => {
+      throw new TemplateError(`${where(path)}: ${why}`);
+    };
+    if (!folder) refuse("not a template; files are <language>/<kind>.subject.txt, .txt or .html");
+    const language = folder.toLowerCase();
+    if (!LANGUAGE.test(language)) refuse(`"${folder}" is not a language tag (en, de, pt-br)`);
     if (!(mailKinds as readonly string[]).includes(kind)) {
-      throw new TemplateError(
-        `${where(path)}: unknown message "${kind}"; the messages are ${mailKinds.join(", ")}`,
-      );
+      refuse(`unknown message "${kind}"; the messages are ${mailKinds.join(", ")}`);
     }
-    if (content.length > MAX_FILE_CHARS) {
-      throw new TemplateError(`${where(path)}: larger than ${MAX_FILE_CHARS} characters`);
-    }
-    const tag = language.toLowerCase();
-    const byKind = sources.get(tag) ?? new Map<MailKind, Partial<MessageSource>>();
-    sources.set(tag, byKind);
+    if (content.length > MAX_FILE_CHARS) refuse(`larger than ${MAX_FILE_CHARS} characters`);
+    const byKind = sources.get(language) ?? new Map<MailKind, Partial<MessageSource>>();
+    sources.set(language, byKind);
     const message = byKind.get(kind as MailKind) ?? {};
     byKind.set(kind as MailKind, message);
-    const part: Part = partFiles[ending as keyof typeof partFiles];
+    const part = parts.find(([end]) => end === ending)?.[1] as Part;
     if (message[part] !== undefined) {
-      throw new TemplateError(
-        `${where(path)}: a second ${path.split("/")[1]} for "${tag}" (names are case-insensitive)`,
-      );
+      refuse(`a second ${kind}.${ending} for "${language}" (names are case-insensitive)`);
     }
     message[part] = content;
   }
 
-  const compiled = new Map<string, Map<MailKind, CompiledMessage>>();
-  const english = sources.get(DEFAULT_LANGUAGE) ?? new Map();
+  const english = sources.get(DEFAULT_LANGUAGE) ?? new Map<MailKind, Partial<MessageSource>>();
   sources.set(DEFAULT_LANGUAGE, english);
   for (const kind of mailKinds)
     english.set(kind, { ...builtInEnglish[kind], ...english.get(kind) });
+
+  const compiled = new Map<string, Map<MailKind, CompiledMessage>>();
   for (const [language, byKind] of sources) {
     const out = new Map<MailKind, CompiledMessage>();
-    for (const [kind, source] of byKind) {
-      const file = (part: Part) => {
-        const ending = Object.entries(partFiles).find(([, p]) => p === part)?.[0];
-        return where(`${language}/${kind}.${ending}`);
-      };
-      const known = variablesOf[kind];
-      const missing = (["subject", "text", "html"] as const).filter((p) => source[p] === undefined);
-      if (missing.length > 0) {
-        throw new TemplateError(
-          `${file(missing[0] ?? "text")}: missing; a message in a language other than English needs all three files (${kind}.subject.txt, ${kind}.txt, ${kind}.html)`,
-        );
-      }
-      const subject = (source.subject ?? "").replace(/[\r\n]+$/, "");
-      if (/[\r\n]/.test(subject) || subject.trim() === "") {
-        throw new TemplateError(`${file("subject")}: a subject is one line of text`);
-      }
-      out.set(kind, {
-        subject: compile(subject, known, file("subject")),
-        text: compile(source.text ?? "", known, file("text")),
-        html: compile(source.html ?? "", known, file("html")),
-      });
-    }
+    for (const [kind, source] of byKind)
+      out.set(
+        kind,
+        compileMessage(kind, source, (end) => where(`${language}/${kind}.${end}`)),
+      );
     compiled.set(language, out);
   }
-
   const languages = new Map(
     mailKinds.map((kind) => [
       kind,
       new Set([...compiled].filter(([, byKind]) => byKind.has(kind)).map(([language]) => language)),
     ]),
   );
+  const compiledEnglish = compiled.get(DEFAULT_LANGUAGE) as Map<MailKind, CompiledMessage>;
   return {
     languages: (kind) => languages.get(kind) ?? new Set([DEFAULT_LANGUAGE]),
-    message: (kind, language) => compiled.get(language)?.get(kind),
+    message: (kind, language) =>
+      compiled.get(language)?.get(kind) ?? (compiledEnglish.get(kind) as CompiledMessage),
+  };
+}
+
+/** One message's parts compiled; `file` names the file of a part by its ending. */
+function compileMessage(
+  kind: MailKind,
+  source: Partial<MessageSource>,
+  file: (ending: string) => string,
+): CompiledMessage {
+  const missing = parts.find(([, part]) => source[part] === undefined);
+  if (missing) {
+    throw new TemplateError(
+      `${file(missing[0])}: missing; a message in a language other than English needs all three files (${kind}.subject.txt, ${kind}.txt, ${kind}.html)`,
+    );
+  }
+  const subject = (source.subject ?? "").replace(/[\r\n]+$/, "");
+  if (/[\r\n]/.test(subject) || subject.trim() === "") {
+    throw new TemplateError(`${file("subject.txt")}: a subject is one line of text`);
+  }
+  const known = variablesOf[kind];
+  return {
+    subject: compile(subject, known, file("subject.txt")),
+    text: compile(source.text ?? "", known, file("txt")),
+    html: compile(source.html ?? "", known, file("html")),
   };
 }
 
