@@ -4,6 +4,7 @@ import type { Config } from "./config";
 import type { Database } from "./db/database";
 import type { User } from "./db/schema";
 import type { Mailer } from "./mail/mailer";
+import type { MailTemplates } from "./mail/templates/template-set";
 
 /** A source of the current time, injected so expiry can be tested without waiting. */
 export type Clock = { now(): Date };
@@ -18,6 +19,8 @@ export type Deps = {
   db: Database;
   hasher: PasswordHasher;
   mailer: Mailer;
+  /** The operator's mail templates over the built-in English ones; absent: the built-in alone. */
+  mailTemplates?: MailTemplates;
   clock: Clock;
   config: Config;
   /** Runs work after the response (ctx.waitUntil on Workers); must never reject unhandled. */

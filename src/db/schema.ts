@@ -2,10 +2,12 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   pgEnum,
   pgTable,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -125,6 +127,23 @@ export const loginThrottles = pgTable("login_throttles", {
   lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
 });
+
+/**
+ * How mail has been going, shared by every Node instance and Worker isolate (one row, id 1): the
+ * background sends record failures here, and /ready shows it (src/mail/delivery.store.ts).
+ */
+export const mailDelivery = pgTable(
+  "mail_delivery",
+  {
+    id: smallint("id").primaryKey().default(1),
+    // Whether the last recorded send failed.
+    failing: boolean("failing").notNull(),
+    failures: bigint("failures", { mode: "number" }).notNull().default(0),
+    lastFailureAt: timestamp("last_failure_at", { withTimezone: true, mode: "date" }),
+    lastSuccessAt: timestamp("last_success_at", { withTimezone: true, mode: "date" }),
+  },
+  () => [check("mail_delivery_one_row", sql`id = 1`)],
+);
 
 /** What the audit log records, by name (docs/api.md, the audit log). */
 export const auditActions = [
