@@ -123,6 +123,7 @@ describe("npm run db:migrate", () => {
       expect(tables.map((t) => t.tablename)).toEqual([
         "audit_log",
         "login_throttles",
+        "mail_delivery",
         "password_reset_tokens",
         "rate_limits",
         "refresh_tokens",
