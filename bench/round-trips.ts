@@ -134,6 +134,15 @@ function operations(ctx: RoundTripContext): Operation[] {
       },
     },
     {
+      name: "PUT (admin, password)",
+      prepare: async () => {
+        const token = await asAdmin();
+        const path = `/api/user/${ctx.nextSpare().username}`;
+        const body = { password: "a new long bench password 9" };
+        return () => call(api, "PUT", path, { token, body });
+      },
+    },
+    {
       name: "DELETE (admin)",
       prepare: async () => {
         const token = await asAdmin();
@@ -153,6 +162,14 @@ function operations(ctx: RoundTripContext): Operation[] {
       prepare: async () => {
         const token = await asAdmin();
         return () => call(api, "GET", "/api/audit?action=login.failed", { token });
+      },
+    },
+    {
+      name: "GET /api/me",
+      prepare: async () => {
+        selfToken ??= (await login(api, ctx.self)).access;
+        const token = selfToken;
+        return () => call(api, "GET", "/api/me", { token });
       },
     },
     {
@@ -181,7 +198,27 @@ function operations(ctx: RoundTripContext): Operation[] {
         return () => call(api, "DELETE", "/api/me", options);
       },
     },
+    {
+      name: "GET /api/me/sessions",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        return () => call(api, "GET", "/api/me/sessions", { token: access });
+      },
+    },
+    {
+      name: "DELETE /api/me/sessions/{id}",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        const { sid } = JSON.parse(Buffer.from(access.split(".")[1] ?? "", "base64url").toString());
+        return () => call(api, "DELETE", `/api/me/sessions/${sid}`, { token: access });
+      },
+    },
     { name: "/ready", prepare: async () => () => call(api, "GET", "/ready") },
+    { name: "/health", prepare: async () => () => call(api, "GET", "/health") },
+    {
+      name: "/.well-known/jwks.json",
+      prepare: async () => () => call(api, "GET", "/.well-known/jwks.json"),
+    },
   ];
 }
 

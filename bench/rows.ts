@@ -25,11 +25,34 @@ export type Measured = {
   big?: Pair & { users: number };
 };
 
-/** Round-trip targets by operation (issue 8); operations without one are reported only. */
+/**
+ * Round-trip targets by operation: issue 8's, PUT (admin) from issue 21, and for every other
+ * route what it took when issue 21 was filed (no route may get worse).
+ */
 const ROUND_TRIP_TARGETS: Record<string, number> = {
-  "GET self": 1,
+  register: 3,
   "login (success)": 3,
+  "login (wrong password)": 3,
+  forget_password: 2,
+  reset_password: 3,
   refresh: 2,
+  logout: 1,
+  "logout all": 2,
+  "GET self": 1,
+  "GET other (admin)": 2,
+  "PUT (admin)": 2,
+  // The password policy reads the account's names before argon2, outside the statement.
+  "PUT (admin, password)": 3,
+  "DELETE (admin)": 3,
+  "GET /api/users (admin)": 3,
+  "GET /api/audit (admin)": 2,
+  "GET /api/me": 1,
+  "PATCH /api/me": 2,
+  "POST /api/me/password": 4,
+  "DELETE /api/me": 4,
+  "/ready": 1,
+  "/health": 0,
+  "/.well-known/jwks.json": 0,
 };
 
 const row = (

@@ -29,6 +29,8 @@ type ApiSchema = RouteSchema<typeof system.health> &
   RouteSchema<typeof auth.verifyEmail> &
   RouteSchema<typeof sessions.refresh> &
   RouteSchema<typeof sessions.logout> &
+  RouteSchema<typeof sessions.listMySessions> &
+  RouteSchema<typeof sessions.endMySession> &
   RouteSchema<typeof users.listUsers> &
   RouteSchema<typeof users.getUser> &
   RouteSchema<typeof users.updateUser> &

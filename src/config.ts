@@ -67,6 +67,9 @@ const plainVars = {
   // When on, the right password of an account whose email is unverified is 403 EMAIL_NOT_VERIFIED.
   REQUIRE_VERIFIED_EMAIL: flag,
   MAIL_FROM: z.string().min(3).default("User API <no-reply@example.com>"),
+  // Node: a directory of mail templates, read once at start. Workers: read by the build
+  // (scripts/build-mail-templates.ts), ignored at run time. See docs/mail.md.
+  MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
   RESEND_API_KEY: z.string().min(1).optional(),
   RESEND_BASE_URL: z.url().optional(),
   CORS_ORIGINS: z

@@ -4,6 +4,7 @@ import type { Config } from "./config";
 import type { Database } from "./db/database";
 import type { User } from "./db/schema";
 import type { Mailer } from "./mail/mailer";
+import type { MailTemplates } from "./mail/templates/template-set";
 
 /** A source of the current time, injected so expiry can be tested without waiting. */
 export type Clock = { now(): Date };
@@ -18,6 +19,8 @@ export type Deps = {
   db: Database;
   hasher: PasswordHasher;
   mailer: Mailer;
+  /** The operator's mail templates over the built-in English ones; absent: the built-in alone. */
+  mailTemplates?: MailTemplates;
   clock: Clock;
   config: Config;
   /** Runs work after the response (ctx.waitUntil on Workers); must never reject unhandled. */
@@ -39,5 +42,7 @@ export type AppEnv = {
     /** The client address used for rate limits (see src/abuse/client-ip.ts). */
     clientIp: string;
     currentUser: User;
+    /** The session (claim `sid`) of the access token that authenticated the request, if any. */
+    currentSessionId: string | undefined;
   };
 };

@@ -27,7 +27,7 @@ export const errorTable = {
     status: 403,
     description: "The right password, but REQUIRE_VERIFIED_EMAIL is on and the email is unverified",
   },
-  NOT_FOUND: { status: 404, description: "No such account" },
+  NOT_FOUND: { status: 404, description: "No such account or session" },
   METHOD_NOT_ALLOWED: { status: 405, description: "A known path, another method (see Allow)" },
   CONFLICT: {
     status: 409,

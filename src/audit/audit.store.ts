@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or, SQL, sql } from "drizzle-orm";
 import { type Database, sqlTime } from "../db/database";
 import { type AuditEntry, type auditActions, auditLog } from "../db/schema";
 
@@ -24,8 +24,8 @@ export type AuditEvent = {
   actor?: Party;
   /** The account acted on; omitted when none is known. */
   target?: Party;
-  /** The names of the changed fields, never their values. */
-  fields?: readonly string[];
+  /** The names of the changed fields, never their values (or SQL computing the text[]). */
+  fields?: readonly string[] | SQL;
   /** A short word saying why, or SQL computing it. */
   detail?: string | SQL;
 };
@@ -43,13 +43,15 @@ const partyId = (party?: Party) =>
 const textValue = (value?: string | SQL) =>
   value === undefined ? sql`null::text` : typeof value === "string" ? sql`${value}::text` : value;
 
-const textArray = (items: readonly string[]) =>
-  items.length === 0
-    ? sql`'{}'::text[]`
-    : sql`array[${sql.join(
-        items.map((item) => sql`${item}::text`),
-        sql`, `,
-      )}]`;
+const textArray = (items: readonly string[] | SQL) =>
+  items instanceof SQL
+    ? items
+    : items.length === 0
+      ? sql`'{}'::text[]`
+      : sql`array[${sql.join(
+          items.map((item) => sql`${item}::text`),
+          sql`, `,
+        )}]`;
 
 /** `select <the entry's values>`: the row `event` from `source` adds. */
 function entryValues(event: AuditEvent, source: Occasion): SQL {

@@ -29,6 +29,8 @@ const UNAVAILABLE_CODES = new Set([
   "57P01",
   "57P02",
   "57P03",
+  // statement_timeout (STATEMENT_TIMEOUT_MS): the server stopped a statement that waited too long
+  "57014",
 ]);
 
 /** Postgres error code of a driver error, looking through Drizzle's wrapping `cause` chain. */

@@ -6,6 +6,15 @@ import type postgres from "postgres";
  */
 export const QUERY_DEADLINE_MS = 3500;
 
+/**
+ * The server's own limit on one statement (Postgres `statement_timeout`, sent as a start-up
+ * parameter of every request connection), shorter than QUERY_DEADLINE_MS: most writes are one
+ * statement outside any transaction, and a statement stuck behind a lock would otherwise commit
+ * after the client had already answered 503. The server cancels it first (SQLSTATE 57014, a 503),
+ * so a 503 means nothing was written. Migrations run on a connection of their own without it.
+ */
+export const STATEMENT_TIMEOUT_MS = 3000;
+
 /** The `code` of the error a late query fails with; the error handler maps it to 503. */
 export const DEADLINE_CODE = "DATABASE_DEADLINE";
 

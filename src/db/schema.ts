@@ -2,10 +2,12 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   pgEnum,
   pgTable,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -111,6 +113,14 @@ export const sessions = pgTable(
     tokenVersion: integer("token_version").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+    // The session's last use: its login, then each refresh. Not each authenticated request, whose
+    // check stays one read (findTokenHolder); an access token lives ACCESS_TOKEN_TTL at most.
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }).notNull(),
+    // Where that last use came from, as the audit log keeps them (src/http/occasion.ts): the
+    // client address and User-Agent. Null: none sent, or a session older than these columns
+    // whose login the audit log did not record (drizzle/0006_session_list.sql).
+    ip: text("ip"),
+    userAgent: text("user_agent"),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
 );
@@ -144,6 +154,23 @@ export const loginThrottles = pgTable("login_throttles", {
   lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
 });
+
+/**
+ * How mail has been going, shared by every Node instance and Worker isolate (one row, id 1): the
+ * background sends record failures here, and /ready shows it (src/mail/delivery.store.ts).
+ */
+export const mailDelivery = pgTable(
+  "mail_delivery",
+  {
+    id: smallint("id").primaryKey().default(1),
+    // Whether the last recorded send failed.
+    failing: boolean("failing").notNull(),
+    failures: bigint("failures", { mode: "number" }).notNull().default(0),
+    lastFailureAt: timestamp("last_failure_at", { withTimezone: true, mode: "date" }),
+    lastSuccessAt: timestamp("last_success_at", { withTimezone: true, mode: "date" }),
+  },
+  () => [check("mail_delivery_one_row", sql`id = 1`)],
+);
 
 /** What the audit log records, by name (docs/api.md, the audit log). */
 export const auditActions = [

@@ -47,7 +47,13 @@ export function emailTokenIssue(name: string, issue: EmailTokenIssue, at: Date, 
     )`;
 }
 
-type Resent = { username: string; email: string; sent: boolean };
+type Resent = {
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  sent: boolean;
+};
 
 /**
  * Issues a new verification link to the caller's current address, unless the account is verified
@@ -69,10 +75,13 @@ export async function resendVerification(
   const [row] = await selectRows<Resent>(
     db,
     sql`with account as (
-        select id, username, email from users where id = ${me.id} and not email_verified
+        select id, username, email, first_name, last_name from users
+        where id = ${me.id} and not email_verified
       ), ${emailTokenIssue("issued", issue, occasion.at, sql`from account`)},
       ${auditCte("logged", sent, occasion, sql`from issued`)}
-      select account.username, account.email, exists (select 1 from issued) as sent from account`,
+      select account.username, account.email, account.first_name as "firstName",
+        account.last_name as "lastName", exists (select 1 from issued) as sent
+      from account`,
   );
   return row ?? "verified";
 }

@@ -123,7 +123,7 @@ export async function recordSuccess(
   const { occasion, account } = audit;
   const now = occasion.at;
   const { allowed } = passwordGate;
-  const start = session ? sql`, ${sessionStart(session, allowed, now)}` : sql``;
+  const start = session ? sql`, ${sessionStart(session, allowed, occasion)}` : sql``;
   const outcome = session
     ? ({ action: "login.succeeded", actor: account, target: account } as const)
     : ({

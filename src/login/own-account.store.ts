@@ -58,7 +58,7 @@ export async function changeOwnPassword(
         returning id
       ), voided as (
         delete from password_reset_tokens where user_id in (select id from ${changed})
-      ), ${sessionStart(session, changed, now)},
+      ), ${sessionStart(session, changed, occasion)},
       ${auditCte("logged", changedEntry, occasion, sql`from ${changed}`)}
       select ${priorLock}, exists (select 1 from ${changed}) as done`,
   );

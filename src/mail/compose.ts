@@ -1,28 +1,22 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../deps";
+import type { AppEnv, Deps } from "../deps";
+import { logBackgroundFailure } from "../log/log-background";
+import { recordMailFailure, recordMailSuccess } from "./delivery.store";
 import type { MailMessage } from "./mailer";
+import { type MailFacts, type MailKind, valuesOf } from "./templates/kinds";
+import { pickLanguage } from "./templates/language";
+import { escapeHtml, render } from "./templates/syntax";
+import { builtInTemplates } from "./templates/template-set";
 
-/** Every message the API sends. */
-export type MailKind =
-  | "password_reset"
-  | "email_verification"
-  | "email_change_confirmation"
-  | "email_change_notice";
+export type { MailFacts, MailKind } from "./templates/kinds";
 
-/** What a message may say; each kind uses the facts it needs. */
-export type MailFacts = {
-  username: string;
-  /** The one-time link (reset, verification, change confirmation). */
-  link?: string;
-  /** How long the link works. */
-  ttlSeconds?: number;
-  /** The address an email change goes to (the notice to the old address names it). */
-  newEmail?: string;
-};
+/** What the log may say about a composed message: never its address, text or link. */
+const composed = new WeakMap<MailMessage, { kind: MailKind; language: string }>();
 
 /**
- * The message of `kind` for `to`. The language is the account's (`accountLanguage`, when the mail is
- * caused by someone else) or else the request's Accept-Language.
+ * The message of `kind` for `to`, from the operator's templates (Deps.mailTemplates) or the
+ * built-in English ones. The language is the account's (`accountLanguage`, an Accept-Language
+ * value) when a template serves it, else the request's Accept-Language, else English.
  */
 export function composeMail(
   c: Context<AppEnv>,
@@ -31,86 +25,54 @@ export function composeMail(
   facts: MailFacts,
   accountLanguage?: string | null,
 ): MailMessage {
-  void c;
-  void accountLanguage;
-  return { to, ...builtIn[kind](facts) };
+  const templates = c.get("deps").mailTemplates ?? builtInTemplates;
+  const header = c.req.header("accept-language");
+  const language = pickLanguage(templates.languages(kind), accountLanguage, header);
+  const template = templates.message(kind, language);
+  const values = valuesOf(facts);
+  const message = {
+    to,
+    subject: render(template.subject, values),
+    text: render(template.text, values),
+    html: render(template.html, values, escapeHtml),
+  };
+  composed.set(message, { kind, language });
+  return message;
 }
 
-/** Queues `message` to be sent once the response is out: its cost must not show in the timing. */
+/**
+ * Queues `message` to be sent once the response is out: its cost must not show in the timing. A
+ * failure is logged with the request's id and recorded for /ready; nothing is written to the
+ * database for a request that sends no mail.
+ */
 export function sendAfterResponse(c: Context<AppEnv>, message: MailMessage): void {
-  const { mailer, defer } = c.get("deps");
-  defer(new Promise((later) => setTimeout(later, 0)).then(() => mailer.send(message)));
+  const deps = c.get("deps");
+  const about = { request_id: c.get("requestId"), ...composed.get(message) };
+  const sending = new Promise((later) => setTimeout(later, 0)).then(() =>
+    deps.mailer.send(message),
+  );
+  deps.defer(
+    sending.then(
+      () => noteSuccess(deps),
+      async (error: unknown) => {
+        logBackgroundFailure(error, "mail send failed", about);
+        lastRecorded.set(deps.config, { failed: true, at: 0 });
+        await recordMailFailure(deps.db, deps.clock.now());
+      },
+    ),
+  );
 }
 
-type Written = Omit<MailMessage, "to">;
+// A success is written at most once a minute per process (per isolate on Workers), or right after
+// this process recorded a failure: successes are the common case and need not cost a statement
+// each. So "failing" can outlast a recovery by up to a minute when another isolate saw the failure.
+const SUCCESS_RECORD_INTERVAL_MS = 60_000;
+const lastRecorded = new WeakMap<Deps["config"], { failed: boolean; at: number }>();
 
-const builtIn: Record<MailKind, (facts: MailFacts) => Written> = {
-  password_reset: ({ username, link = "", ttlSeconds = 0 }) => {
-    const lifetime = describeLifetime(ttlSeconds);
-    return {
-      subject: "Reset your password",
-      text: [
-        `Hello ${username},`,
-        "",
-        "Someone asked to reset the password of your account. To choose a new password, open:",
-        link,
-        "",
-        `The link works once and expires in ${lifetime}. If you did not ask for it, ignore this email.`,
-      ].join("\n"),
-      html: `<p>Hello ${escapeHtml(username)},</p><p>Someone asked to reset the password of your account. To choose a new password, open <a href="${escapeHtml(link)}">this link</a>.</p><p>The link works once and expires in ${lifetime}. If you did not ask for it, ignore this email.</p>`,
-    };
-  },
-  email_verification: ({ username, link = "", ttlSeconds = 0 }) => {
-    const lifetime = describeLifetime(ttlSeconds);
-    return {
-      subject: "Confirm your email address",
-      text: [
-        `Hello ${username},`,
-        "",
-        "To confirm that this address is yours, open:",
-        link,
-        "",
-        `The link works once and expires in ${lifetime}. If you did not create an account, ignore this email.`,
-      ].join("\n"),
-      html: `<p>Hello ${escapeHtml(username)},</p><p>To confirm that this address is yours, open <a href="${escapeHtml(link)}">this link</a>.</p><p>The link works once and expires in ${lifetime}. If you did not create an account, ignore this email.</p>`,
-    };
-  },
-  email_change_confirmation: ({ username, link = "", ttlSeconds = 0 }) => {
-    const lifetime = describeLifetime(ttlSeconds);
-    return {
-      subject: "Confirm your new email address",
-      text: [
-        `Hello ${username},`,
-        "",
-        "Someone asked to use this address for your account. To confirm the change, open:",
-        link,
-        "",
-        `The link works once and expires in ${lifetime}. Nothing changes until it is used.`,
-      ].join("\n"),
-      html: `<p>Hello ${escapeHtml(username)},</p><p>Someone asked to use this address for your account. To confirm the change, open <a href="${escapeHtml(link)}">this link</a>.</p><p>The link works once and expires in ${lifetime}. Nothing changes until it is used.</p>`,
-    };
-  },
-  email_change_notice: ({ username, newEmail = "" }) => ({
-    subject: "Your email address is being changed",
-    text: [
-      `Hello ${username},`,
-      "",
-      `Someone asked to change the email address of your account to ${newEmail}.`,
-      "Nothing changes until the new address confirms. If this was not you, change your password.",
-    ].join("\n"),
-    html: `<p>Hello ${escapeHtml(username)},</p><p>Someone asked to change the email address of your account to ${escapeHtml(newEmail)}.</p><p>Nothing changes until the new address confirms. If this was not you, change your password.</p>`,
-  }),
-};
-
-/** Rounds down, so the mail never promises more time than the token has. */
-export function describeLifetime(seconds: number) {
-  const [count, unit] =
-    seconds < 60
-      ? [seconds, "second"]
-      : seconds < 7200
-        ? [Math.floor(seconds / 60), "minute"]
-        : [Math.floor(seconds / 3600), "hour"];
-  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+async function noteSuccess(deps: Deps) {
+  const now = deps.clock.now().getTime();
+  const last = lastRecorded.get(deps.config);
+  if (last && !last.failed && now - last.at < SUCCESS_RECORD_INTERVAL_MS) return;
+  lastRecorded.set(deps.config, { failed: false, at: now });
+  await recordMailSuccess(deps.db, new Date(now));
 }
-
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

@@ -12,6 +12,11 @@ import { findTokenHolder } from "../sessions/session.store";
  * token's session must not have been logged out.
  */
 export async function authenticate(c: Context<AppEnv>): Promise<User> {
+  return (await caller(c)).user;
+}
+
+/** The account behind a valid bearer token (see authenticate) and the token's session, if any. */
+async function caller(c: Context<AppEnv>): Promise<{ user: User; sessionId?: string }> {
   const header = c.req.header("authorization") ?? "";
   // The scheme name is case-insensitive (RFC 9110); the token itself is not.
   const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header);
@@ -24,12 +29,14 @@ export async function authenticate(c: Context<AppEnv>): Promise<User> {
   const holder = await findTokenHolder(db, claims.userId, claims.sid);
   if (!holder?.user.active || holder.user.tokenVersion !== claims.ver) throw unauthorized();
   if (claims.sid && !holder.sessionLive) throw unauthorized();
-  return holder.user;
+  return { user: holder.user, sessionId: claims.sid };
 }
 
-/** Route guard: sets `currentUser` or answers 401. */
+/** Route guard: sets `currentUser` and `currentSessionId`, or answers 401. */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("currentUser", await authenticate(c));
+  const { user, sessionId } = await caller(c);
+  c.set("currentUser", user);
+  c.set("currentSessionId", sessionId);
   await next();
 });
 

@@ -7,7 +7,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import type { Database } from "../db/database";
-import { QUERY_DEADLINE_MS, withDeadline } from "../db/postgres-deadline";
+import { QUERY_DEADLINE_MS, STATEMENT_TIMEOUT_MS, withDeadline } from "../db/postgres-deadline";
 import { preparedByDefault } from "../db/postgres-prepared";
 import * as schema from "../db/schema";
 import { DirectoryInUseError, lockDirectory } from "./directory-lock";
@@ -49,6 +49,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
         // unhandled rejection, which ends a Node process. Drizzle parses the one array column
         // (audit_log.fields) itself, as on Workers; this also saves a round trip per connection.
         fetch_types: false,
+        connection: { statement_timeout: STATEMENT_TIMEOUT_MS },
         onnotice: () => {},
       }),
     QUERY_DEADLINE_MS,
@@ -62,9 +63,23 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
     ping: async () => {
       await bounded.unsafe("select 1");
     },
-    // Migrations may rightly take longer than a request: no deadline.
-    migrate: () =>
-      migratePostgres(drizzlePostgres(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER }),
+    // Migrations may rightly take longer than a request: no deadline, no statement_timeout.
+    async migrate() {
+      // statement_timeout 0 also overrides a role's setting (docs/workers.md, production steps).
+      const own = postgres(url, {
+        max: 1,
+        connect_timeout: 3,
+        connection: { statement_timeout: 0 },
+        onnotice: () => {},
+      });
+      try {
+        await migratePostgres(drizzlePostgres(own, { schema }), {
+          migrationsFolder: MIGRATIONS_FOLDER,
+        });
+      } finally {
+        await own.end({ timeout: 5 });
+      }
+    },
     close: pool.close,
   };
 }

@@ -9,6 +9,7 @@ import { nodeArgon2 } from "./argon2";
 import { nodeAssets } from "./assets";
 import { type OpenDatabase, openDatabaseOrExit } from "./database";
 import { headerTextOnNode } from "./header-text";
+import { loadMailTemplatesOrExit } from "./mail-templates";
 
 /** Background work on Node: nothing waits for it, but its failure is logged (redacted). */
 export const deferOnNode: Deps["defer"] = (work) => {
@@ -39,12 +40,15 @@ export const socketAddress = (c: Context) =>
 export async function createNodeDeps(
   config: Config,
 ): Promise<{ deps: Deps; database: OpenDatabase; background: ReturnType<typeof backgroundWork> }> {
+  // A typo in a template stops the start, before the database is opened.
+  const mailTemplates = loadMailTemplatesOrExit(config.mailTemplatesDir);
   const database = await openDatabaseOrExit(config);
   const background = backgroundWork();
   const deps: Deps = {
     db: database.db,
     hasher: limitHashing(nodeArgon2, config),
     mailer: mailerFor(config),
+    mailTemplates,
     clock: systemClock,
     config,
     defer: background.defer,

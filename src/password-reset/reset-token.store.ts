@@ -7,7 +7,13 @@ import { emailIs, usernameIs } from "../users/user.store";
 
 // Password-reset tokens, stored only as their SHA-256.
 
-type Issued = { username: string | null; email: string | null; issued: boolean };
+type Issued = {
+  username: string | null;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  issued: boolean;
+};
 
 /**
  * Issues a reset token to the active account that `email` names (and `username` too, when
@@ -28,7 +34,7 @@ export async function issueResetToken(
   tokenHash: string,
   rules: { ttlSeconds: number; intervalSeconds: number },
   occasion: Occasion,
-): Promise<{ username: string; email: string } | undefined> {
+): Promise<{ username: string; email: string; firstName: string; lastName: string } | undefined> {
   const now = occasion.at;
   const account = { id: sql`account.id`, username: sql`account.username` };
   const requested = {
@@ -45,7 +51,7 @@ export async function issueResetToken(
     sql`with quick_commit as (
         select set_config('synchronous_commit', 'off', true)
       ), account as (
-        select id, username, email from users
+        select id, username, email, first_name, last_name from users
         where ${pair.username === undefined ? sql`true` : usernameIs(pair.username)}
           and ${emailIs(pair.email)} and active
       ), issued as (
@@ -58,13 +64,19 @@ export async function issueResetToken(
             <= excluded.created_at - ${rules.intervalSeconds}::int * interval '1 second'
         returning user_id
       ), ${auditCte("logged", requested, occasion, sql`from account left join issued on issued.user_id = account.id`)}
-      select account.username, account.email, issued.user_id is not null as issued
+      select account.username, account.email, account.first_name, account.last_name,
+        issued.user_id is not null as issued
       from quick_commit
       left join account on true
       left join issued on issued.user_id = account.id`,
   );
   if (!row?.issued || row.username === null || row.email === null) return undefined;
-  return { username: row.username, email: row.email };
+  return {
+    username: row.username,
+    email: row.email,
+    firstName: row.first_name ?? "",
+    lastName: row.last_name ?? "",
+  };
 }
 
 const liveToken = (tokenHash: string, now: Date) =>

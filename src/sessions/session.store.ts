@@ -18,14 +18,17 @@ export type NewSession = {
 
 /**
  * The CTEs that start `session` and its first refresh token, in the statement that settles the
- * login (src/login/login-throttle.store.ts), so a login writes once. Nothing starts when `gate` (a CTE
- * name) has no row.
+ * login (src/login/login-throttle.store.ts), so a login writes once. The session is last used
+ * now, from the occasion's address and user agent. Nothing starts when `gate` (a CTE name) has no
+ * row.
  */
-export function sessionStart(session: NewSession, gate: SQL, now: Date): SQL {
+export function sessionStart(session: NewSession, gate: SQL, occasion: Occasion): SQL {
+  const now = occasion.at;
   return sql`started as (
-      insert into sessions (id, user_id, token_version, created_at)
+      insert into sessions (id, user_id, token_version, created_at, last_used_at, ip, user_agent)
       select ${session.id}::text, ${session.user.id}::int, ${session.user.tokenVersion}::int,
-        ${sqlTime(now)} from ${gate}
+        ${sqlTime(now)}, ${sqlTime(now)}, ${occasion.ip}::text, ${occasion.userAgent}::text
+      from ${gate}
       returning id
     ), first_token as (
       insert into refresh_tokens (token_hash, session_id, created_at, expires_at)
@@ -42,11 +45,11 @@ type RotationRow = { id: number; role: User["role"]; token_version: number; sess
 /**
  * Rotation in one statement: when the presented token is live (unexpired, its session not revoked
  * or outdated by a token-version bump, its account active), it is consumed and `next` joins the
- * same session. A token consumed less than `graceSeconds` ago, or lost to a concurrent refresh a
- * moment ago, still rotates (two tabs refreshing at once); later reuse means the token was
- * copied, so the whole session is revoked and the audit log records a refresh.reused (its target
- * the account, no actor: who presented it is what nobody knows). Returns the holder and session,
- * or undefined.
+ * same session, which is marked used now, from the occasion's address and user agent. A token
+ * consumed less than `graceSeconds` ago, or lost to a concurrent refresh a moment ago, still
+ * rotates (two tabs refreshing at once); later reuse means the token was copied, so the whole
+ * session is revoked and the audit log records a refresh.reused (its target the account, no
+ * actor: who presented it is what nobody knows). Returns the holder and session, or undefined.
  */
 export async function rotateRefreshToken(
   db: Database,
@@ -83,6 +86,10 @@ export async function rotateRefreshToken(
         insert into refresh_tokens (token_hash, session_id, created_at, expires_at)
         select ${next.tokenHash}::text, session_id, ${time}, ${sqlTime(next.expiresAt)}
         from verdict where granted
+      ), used as (
+        update sessions set last_used_at = ${time}, ip = ${occasion.ip}::text,
+          user_agent = ${occasion.userAgent}::text
+        where id = (select session_id from verdict where granted)
       ), revoked as (
         update sessions set revoked_at = ${time}
         where id = (select session_id from verdict where not granted) and revoked_at is null

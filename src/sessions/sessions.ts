@@ -28,6 +28,12 @@ async function tokenPair(deps: SessionDeps, user: TokenHolder, sessionId: string
   return { ...access, refresh_token: refresh, refresh_expires_in: config.refreshTokenTtl };
 }
 
+// Session ids are random UUIDs (crypto.randomUUID).
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Whether a text could be a session id at all; anything else names no session. */
+export const isSessionId = (text: string) => SESSION_ID.test(text);
+
 /**
  * A session for a login: what the store writes when the login is settled, and the pair the
  * client gets once it has been.

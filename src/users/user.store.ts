@@ -1,14 +1,8 @@
-import { and, asc, count, eq, gt, or, type SQL, sql } from "drizzle-orm";
-import {
-  auditCte,
-  auditInsert,
-  type Occasion,
-  type Party,
-  recordAudit,
-} from "../audit/audit.store";
+import { and, asc, count, eq, getTableColumns, gt, or, type SQL, sql } from "drizzle-orm";
+import { auditCte, auditInsert, type Occasion, type Party } from "../audit/audit.store";
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { planPerCall } from "../db/postgres-prepared";
-import { type NewUser, passwordResetTokens, type User, users } from "../db/schema";
+import { type NewUser, type User, users } from "../db/schema";
 import { type EmailTokenIssue, emailTokenIssue } from "../email/email-token.store";
 
 // Everything the app does to accounts. Names and emails are matched through the same
@@ -17,9 +11,6 @@ import { type EmailTokenIssue, emailTokenIssue } from "../email/email-token.stor
 export const usernameIs = (username: string) =>
   eq(sql`lower(${users.username})`, sql`lower(${username})`);
 export const emailIs = (email: string) => eq(sql`lower(${users.email})`, sql`lower(${email})`);
-
-/** The bump of the account's token version: every access token and session issued before dies. */
-const bumpedTokenVersion = () => sql`${users.tokenVersion} + 1`;
 
 export async function findByUsername(db: Database, username: string): Promise<User | undefined> {
   const [row] = await db.select().from(users).where(usernameIs(username)).limit(1);
@@ -115,51 +106,148 @@ export function changedFields(before: User, changes: AccountChanges): string[] {
   return changes.passwordHash === undefined ? fields : [...fields, "password"];
 }
 
+/** What updateAccount says when it changed nothing. */
+export type RefusedUpdate = "missing" | "forbidden" | "last_admin" | "taken";
+
+/** How each changeable field is written: its column, its parameter's type, whether it revokes. */
+const CHANGEABLE = {
+  username: { column: "username", type: "text", revokes: true },
+  email: { column: "email", type: "text", revokes: false },
+  firstName: { column: "first_name", type: "text", revokes: false },
+  lastName: { column: "last_name", type: "text", revokes: false },
+  role: { column: "role", type: "role", revokes: true },
+  active: { column: "active", type: "boolean", revokes: true },
+} as const satisfies Record<keyof Omit<AccountChanges, "passwordHash">, unknown>;
+
+type Changeable = keyof typeof CHANGEABLE;
+
+/** An account row as a hand-written statement returns it (SQL column names), mapped as Drizzle does. */
+export function userFromRow(row: Record<string, unknown>): User {
+  const user: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(users))) {
+    const value = row[column.name];
+    user[key] = value === null || value === undefined ? value : column.mapFromDriverValue(value);
+  }
+  return user as User;
+}
+
 /**
- * Updates one account under its row lock, with its user.updated entry (the names of the fields
- * that changed). `decide` sees the locked row (and, with `guardLastAdmin`, whether another
- * active ADMIN remains) and returns the changes or throws. Changes to what an access token
- * asserts (password, role, activity, username) revoke the account's tokens; a new password or
- * mailbox voids pending reset links.
+ * Updates one account with its user.updated entry (the names of the fields that changed), in one
+ * statement, whose parts are built here in order:
+ * - `admins` (with `guardLastAdmin`): every active ADMIN locked in id order, first. Two admins
+ *   demoting themselves at once queue on the same first row instead of deadlocking (40P01), and
+ *   the one that waited sees the other's change (Postgres re-reads a row it waited for), so they
+ *   cannot both leave.
+ * - `target`: the account, locked; `verdict`: it with what may be done ("ok", "forbidden" for an
+ *   ADMIN other than the actor, "last_admin" when no other active ADMIN would remain).
+ * - `changed`: the update, only on "ok". Changes to what an access token asserts (password, role,
+ *   activity, username) bump the token version, which revokes the account's tokens. It returns
+ *   the new row with `before_username`, `before_email` and `changed_fields`.
+ * - then what follows from the change, each reading `changed`: `voided` (a new password or
+ *   mailbox voids pending reset links) and `logged` (the audit entry); `effects` adds more CTEs
+ *   (`name as (…)`) of the same kind.
+ * The password is hashed before; a username or email taken is the unique indexes' 23505: "taken".
  */
 export async function updateAccount(
   db: Database,
   username: string,
-  options: { guardLastAdmin: boolean; actor: Party; occasion: Occasion },
-  decide: (target: User, anotherActiveAdmin: boolean) => AccountChanges,
-): Promise<User | "missing" | "taken"> {
+  changes: AccountChanges,
+  options: {
+    guardLastAdmin: boolean;
+    actor: Party & { id: number };
+    occasion: Occasion;
+    effects?: SQL[];
+    /** The link mailed when the email changes (not just its letter case): it is then unverified. */
+    verification?: EmailTokenIssue;
+  },
+): Promise<(User & { linkIssued: boolean }) | RefusedUpdate> {
+  const given = (Object.keys(CHANGEABLE) as Changeable[]).filter(
+    (key) => changes[key] !== undefined,
+  );
+  const column = (key: Changeable) => sql.raw(CHANGEABLE[key].column);
+  const value = (key: Changeable) => sql`${changes[key]}::${sql.raw(CHANGEABLE[key].type)}`;
+  const newPassword = changes.passwordHash !== undefined;
+  // Judged against the locked row (v): a change of what an access token asserts.
+  const revokes = sql.join(
+    [
+      sql`${newPassword}::boolean`,
+      ...given
+        .filter((key) => CHANGEABLE[key].revokes)
+        .map((key) => sql`v.${column(key)} is distinct from ${value(key)}`),
+    ],
+    sql` or `,
+  );
+  const assignments = [
+    ...given.map((key) => sql`${column(key)} = ${value(key)}`),
+    ...(newPassword ? [sql`password_hash = ${changes.passwordHash}::text`] : []),
+    sql`token_version = u.token_version + case when ${revokes} then 1 else 0 end`,
+    // A new mailbox is unproven; a change of letter case alone is the same mailbox.
+    ...(changes.email !== undefined
+      ? [sql`email_verified = u.email_verified and lower(v.email) = lower(${changes.email}::text)`]
+      : []),
+    sql`updated_at = ${sqlTime(options.occasion.at)}`,
+  ];
+  // The API's names of the fields whose value changed, in changedFields' order.
+  const fieldNames = [
+    ...given.map(
+      (key) =>
+        sql`case when u.${column(key)} is distinct from v.${column(key)} then ${CHANGEABLE[key].column}::text end`,
+    ),
+    ...(newPassword ? [sql`'password'::text`] : []),
+  ];
+  const changedFields = sql`array_remove(array[${sql.join(fieldNames, sql`, `)}]::text[], null)`;
+  const guard = options.guardLastAdmin;
+  const link = changes.email === undefined ? undefined : options.verification;
+  const entry = {
+    action: "user.updated",
+    actor: options.actor,
+    target: { id: sql`id`, username: sql`before_username` },
+    fields: sql`changed_fields`,
+  } as const;
+  const ctes = [
+    ...(guard
+      ? [
+          sql`admins as (select id from users where role = 'ADMIN' and active order by id for update)`,
+        ]
+      : []),
+    // With the guard, the condition on admins has them locked before the target.
+    sql`target as (
+        select * from users where ${usernameIs(username)}
+          ${guard ? sql`and (select count(*) from admins) >= 0` : sql``}
+        for update
+      )`,
+    sql`verdict as (
+        select t.*, case
+          when t.role = 'ADMIN' and t.id <> ${options.actor.id}::int then 'forbidden'
+          ${guard ? sql`when not exists (select 1 from admins a where a.id <> t.id) then 'last_admin'` : sql``}
+          else 'ok' end as verdict
+        from target t
+      )`,
+    sql`changed as (
+        update users u set ${sql.join(assignments, sql`, `)}
+        from verdict v where u.id = v.id and v.verdict = 'ok'
+        returning u.*, v.username as before_username, v.email as before_email,
+          ${changedFields} as changed_fields
+      )`,
+    sql`voided as (
+        delete from password_reset_tokens where user_id in (
+          select id from changed where ${newPassword}::boolean or email is distinct from before_email
+        )
+      )`,
+    auditCte("logged", entry, options.occasion, sql`from changed`),
+    ...(link ? emailLinkEffects(link, options.actor, options.occasion) : []),
+    ...(options.effects ?? []),
+  ];
   try {
-    return await db.transaction(async (tx) => {
-      const admins = options.guardLastAdmin ? await lockActiveAdmins(tx) : [];
-      const [target] = await tx.select().from(users).where(usernameIs(username)).for("update");
-      if (!target) return "missing";
-      const changes = decide(
-        target,
-        admins.some((id) => id !== target.id),
-      );
-      const revokes =
-        changes.passwordHash !== undefined ||
-        (changes.role !== undefined && changes.role !== target.role) ||
-        (changes.active !== undefined && changes.active !== target.active) ||
-        (changes.username !== undefined && changes.username !== target.username);
-      const [row] = await tx
-        .update(users)
-        .set({
-          ...changes,
-          tokenVersion: revokes ? bumpedTokenVersion() : undefined,
-          updatedAt: options.occasion.at,
-        })
-        .where(eq(users.id, target.id))
-        .returning();
-      const movesMailbox = changes.email !== undefined && changes.email !== target.email;
-      if (changes.passwordHash !== undefined || movesMailbox) {
-        await tx.delete(passwordResetTokens).where(eq(passwordResetTokens.userId, target.id));
-      }
-      const fields = changedFields(target, changes);
-      const entry = { action: "user.updated", actor: options.actor, target, fields } as const;
-      await recordAudit(tx, entry, options.occasion);
-      return row ?? "missing";
-    });
+    const [row] = await selectRows<Record<string, unknown> & { verdict: string }>(
+      db,
+      sql`with ${sql.join(ctes, sql`, `)}
+        select v.verdict, c.*, ${link ? sql`exists (select 1 from email_link)` : sql`false`} as link_issued
+        from verdict v left join changed c on true`,
+    );
+    if (!row) return "missing";
+    if (row.verdict !== "ok") return row.verdict as RefusedUpdate;
+    return { ...userFromRow(row), linkIssued: row.link_issued === true };
   } catch (error) {
     if (isUniqueViolation(error)) return "taken";
     throw error;
@@ -167,18 +255,28 @@ export async function updateAccount(
 }
 
 /**
- * Locks every active ADMIN in id order and returns their ids. Two admins demoting themselves at
- * once queue on the same first row instead of deadlocking (40P01), and the one that waited sees
- * the other's change, so they cannot both leave.
+ * The CTEs of an update that moved the account's mailbox (`moved`): the account's pending links
+ * die (a change link; the verification link is replaced), a verification link goes to the new
+ * address (`email_link`), with its email.verification_sent entry by the actor.
  */
-async function lockActiveAdmins(tx: Database) {
-  const rows = await tx
-    .select({ id: users.id })
-    .from(users)
-    .where(and(eq(users.role, "ADMIN"), eq(users.active, true)))
-    .orderBy(asc(users.id))
-    .for("update");
-  return rows.map((row) => row.id);
+function emailLinkEffects(link: EmailTokenIssue, actor: Party, occasion: Occasion): SQL[] {
+  const sent = {
+    action: "email.verification_sent",
+    actor,
+    target: { id: sql`id`, username: sql`username` },
+    detail: "admin_update",
+  } as const;
+  return [
+    sql`moved as (
+        select id, username, email from changed where lower(email) <> lower(before_email)
+      )`,
+    sql`links_voided as (
+        delete from email_verification_tokens
+        where user_id in (select id from moved) and purpose <> ${link.purpose}::email_token_purpose
+      )`,
+    emailTokenIssue("email_link", link, occasion.at, sql`from moved`),
+    auditCte("link_logged", sent, occasion, sql`from moved`),
+  ];
 }
 
 /**

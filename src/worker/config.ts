@@ -58,6 +58,11 @@ export function workerConfig(env: WorkerEnv): Config {
   if (config.trustProxy !== 0) {
     warnings.push("TRUST_PROXY is ignored on Workers: the client address is CF-Connecting-IP.");
   }
+  if (config.mailTemplatesDir !== undefined) {
+    warnings.push(
+      "MAIL_TEMPLATES_DIR is read when the Worker is built (npm run deploy), not at run time.",
+    );
+  }
   for (const warning of warnings) console.warn(`warning: ${warning}`);
   // Cloudflare sets CF-Connecting-IP itself; X-Forwarded-For may carry what the client wrote.
   const workerOnly: Config = { ...config, trustProxy: 0 };

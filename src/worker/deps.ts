@@ -1,4 +1,5 @@
 import type { ExecutionContext } from "@cloudflare/workers-types/latest/index.ts";
+import bundledTemplateFiles from "bundled-mail-templates";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { limitHashing } from "../auth/hash-limiter";
@@ -10,6 +11,7 @@ import * as schema from "../db/schema";
 import { type Deps, systemClock } from "../deps";
 import { logBackgroundFailure } from "../log/log-background";
 import { mailerFor } from "../mail/from-config";
+import { compileTemplates, type MailTemplates } from "../mail/templates/template-set";
 import { wasmArgon2 } from "./argon2";
 import { uncachedByHyperdrive } from "./uncached-reads";
 
@@ -24,6 +26,11 @@ const hasherFor = (config: Config) => {
   }
   return hasher;
 };
+
+// Checked when the Worker was built; compiled once per isolate, on the first request.
+let bundledTemplates: MailTemplates | undefined;
+const mailTemplates = () =>
+  (bundledTemplates ??= compileTemplates(bundledTemplateFiles, "MAIL_TEMPLATES_DIR (bundled)"));
 
 /** One request's dependencies and the means to release them once the response is out. */
 export type RequestScope = { deps: Deps; close(): Promise<void> };
@@ -53,6 +60,7 @@ export function openRequestScope(
     db: drizzle(bounded, { schema }),
     hasher: hasherFor(config),
     mailer: mailerFor(config),
+    mailTemplates: mailTemplates(),
     clock: systemClock,
     config,
     defer(work) {

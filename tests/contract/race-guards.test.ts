@@ -2,7 +2,7 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectRows } from "../../src/db/database";
 import { users } from "../../src/db/schema";
-import { expectUnauthorized, rowOf } from "../support/auth-helpers";
+import { claimsOf, expectUnauthorized, rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 // A handler checks the account, then writes; what another request changes in between must be
@@ -75,7 +75,8 @@ const races = [
   ],
 ] as const;
 
-// PATCH /api/me asks for no password; the other two are checked with the right one.
+// PATCH /api/me and ending a session ask for no password; the other two are checked with the
+// right one.
 describe.each([
   [
     "PATCH /api/me",
@@ -96,6 +97,11 @@ describe.each([
     "DELETE /api/me",
     (me: { password: string; token: string }) =>
       api.send("DELETE", "/api/me", { password: me.password }, me.token),
+  ],
+  [
+    "DELETE /api/me/sessions/{id}",
+    (me: { password: string; token: string }) =>
+      api.send("DELETE", `/api/me/sessions/${claimsOf(me.token).sid}`, undefined, me.token),
   ],
 ] as const)("%s, raced", (_name, write) => {
   it.each(races)(
@@ -132,6 +138,43 @@ describe("DELETE /api/user/{username} by an ADMIN, raced", () => {
     const after = await stateOf(id);
     expect(after).toEqual({
       row: { ...before.row, role: "ADMIN" },
+      auditEntries: before.auditEntries,
+    });
+  });
+});
+
+describe("PUT /api/user/{username} by an ADMIN, raced", () => {
+  it("is 403 and changes nothing when the target is promoted to ADMIN while the write waits", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const target = await api.createUser();
+    const id = (await rowOf(api, target.username)).id;
+    const before = await stateOf(id);
+    const res = await raced(sql`update users set role = 'ADMIN' where id = ${id}`, () =>
+      api.send("PUT", `/api/user/${target.username}`, { first_name: "Raced" }, admin.token),
+    );
+    expect(res.status, await res.clone().text()).toBe(403);
+    expect(await res.json()).toEqual({
+      msg: "An ADMIN cannot modify another ADMIN.",
+      code: "FORBIDDEN",
+    });
+    expect(await stateOf(id)).toEqual({
+      row: { ...before.row, role: "ADMIN" },
+      auditEntries: before.auditEntries,
+    });
+  });
+
+  it("is 404 and changes nothing when the target is renamed while the write waits", async () => {
+    const admin = await api.signedIn({ role: "ADMIN" });
+    const target = await api.createUser();
+    const id = (await rowOf(api, target.username)).id;
+    const before = await stateOf(id);
+    const renamed = `${target.username}_moved`;
+    const res = await raced(sql`update users set username = ${renamed} where id = ${id}`, () =>
+      api.send("PUT", `/api/user/${target.username}`, { first_name: "Raced" }, admin.token),
+    );
+    expect(res.status, await res.clone().text()).toBe(404);
+    expect(await stateOf(id)).toEqual({
+      row: { ...before.row, username: renamed, searchText: expect.any(String) },
       auditEntries: before.auditEntries,
     });
   });

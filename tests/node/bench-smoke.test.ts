@@ -63,13 +63,19 @@ describe("npm run bench -- --smoke", () => {
       "GET self",
       "GET other (admin)",
       "PUT (admin)",
+      "PUT (admin, password)",
       "DELETE (admin)",
       "GET /api/users (admin)",
       "GET /api/audit (admin)",
+      "GET /api/me",
       "PATCH /api/me",
       "POST /api/me/password",
       "DELETE /api/me",
+      "GET /api/me/sessions",
+      "DELETE /api/me/sessions/{id}",
       "/ready",
+      "/health",
+      "/.well-known/jwks.json",
     ]);
     expect(report.startup).toHaveLength(4);
     expect(report.memory).toHaveLength(5);

@@ -87,3 +87,70 @@ describe("0003: the admin search", () => {
     }
   });
 });
+
+describe("session_list: what the listing of sessions shows, for the sessions already there", () => {
+  const sessionList = migrations.find((name) => name.endsWith("_session_list.sql")) as string;
+  const before = migrations[migrations.indexOf(sessionList) - 1] as string;
+
+  it("last use from the newest refresh token or the login; address and agent from the login's entry", async () => {
+    const own = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
+    try {
+      await migrate(own, "0000", before);
+      const { rows } = await own.query<{ id: number }>(
+        `insert into users (username, email, first_name, last_name, password_hash, created_at, updated_at)
+         values ('old', 'old@example.com', 'Old', 'One', 'x', now(), now()) returning id`,
+      );
+      const user = rows[0]?.id;
+      const at = (minutes: number) => new Date(Date.UTC(2026, 11, 1, 12, minutes)).toISOString();
+      // refreshed: a login, then two refreshes. changed: a password change's fresh session.
+      // ancient: a login older than the audit log. ended: revoked, so never listed again.
+      await own.query(
+        `insert into sessions (id, user_id, token_version, created_at, revoked_at) values
+           ('refreshed', $1, 0, $2, null), ('changed', $1, 0, $3, null),
+           ('ancient', $1, 0, $4, null), ('ended', $1, 0, $5, $5)`,
+        [user, at(0), at(10), at(20), at(30)],
+      );
+      await own.query(
+        `insert into refresh_tokens (token_hash, session_id, created_at, expires_at) values
+           ('r1', 'refreshed', $1, $1::timestamptz + interval '30 days'),
+           ('r3', 'refreshed', $3, $3::timestamptz + interval '30 days'),
+           ('r2', 'refreshed', $2, $2::timestamptz + interval '30 days'),
+           ('c1', 'changed', $4, $4::timestamptz + interval '30 days')`,
+        [at(0), at(5), at(7), at(10)],
+      );
+      await own.query(
+        `insert into audit_log (at, action, actor_id, actor_username, target_id, target_username, ip, user_agent, detail)
+         values ($2, 'login.succeeded', $1, 'old', $1, 'old', '198.51.100.1', 'Phone/1', null),
+                ($3, 'password.changed', $1, 'old', $1, 'old', '198.51.100.2', null, null),
+                ($3, 'login.failed', null, null, $1, 'old', '203.0.113.9', 'Attacker/1', 'password'),
+                ($4, 'login.succeeded', $1, 'old', $1, 'old', '198.51.100.4', 'Laptop/1', null)`,
+        [user, at(0), at(10), at(30)],
+      );
+
+      await migrate(own, sessionList, sessionList);
+
+      const migrated = await own.query<Record<string, unknown>>(
+        `select id, last_used_at, ip, user_agent from sessions order by created_at`,
+      );
+      expect(migrated.rows).toEqual([
+        {
+          id: "refreshed",
+          last_used_at: new Date(at(7)),
+          ip: "198.51.100.1",
+          user_agent: "Phone/1",
+        },
+        { id: "changed", last_used_at: new Date(at(10)), ip: "198.51.100.2", user_agent: null },
+        { id: "ancient", last_used_at: new Date(at(20)), ip: null, user_agent: null },
+        { id: "ended", last_used_at: new Date(at(30)), ip: null, user_agent: null },
+      ]);
+      await expect(
+        own.query(
+          `insert into sessions (id, user_id, token_version, created_at) values ('new', $1, 0, now())`,
+          [user],
+        ),
+      ).rejects.toMatchObject({ code: "23502" });
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -129,6 +129,7 @@ describe("npm run db:migrate", () => {
         "audit_log",
         "email_verification_tokens",
         "login_throttles",
+        "mail_delivery",
         "password_reset_tokens",
         "rate_limits",
         "refresh_tokens",

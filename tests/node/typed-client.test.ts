@@ -53,6 +53,8 @@ const typedPaths = [
   "/api/me/verify_email",
   "/api/me/email",
   "/api/user/verify_email",
+  "/api/me/sessions",
+  "/api/me/sessions/:id",
   "/api/audit",
 ] as const;
 

@@ -7,6 +7,7 @@ import { type Config, loadConfig } from "../../src/config";
 import type { Deps } from "../../src/deps";
 import type { Mailer } from "../../src/mail/mailer";
 import { nodeAssets } from "../../src/node/assets";
+import { loadMailTemplates } from "../../src/node/mail-templates";
 import { apiClient, checkedResponse } from "./api-client";
 import { createTestDatabase, type TestDatabase } from "./database";
 import { FastHasher, RecordingMailer, TestClock } from "./fakes";
@@ -38,6 +39,7 @@ export async function createTestApi(options: TestApiOptions = {}) {
     // Capped as the entries cap it; `hasher` stays the uncapped one the test can inspect.
     hasher: limitHashing(hasher, config),
     mailer: options.mailer ?? mails,
+    mailTemplates: loadMailTemplates(config.mailTemplatesDir),
     clock,
     config,
     defer: (work) => {

@@ -27,10 +27,11 @@ export const SEEDED_LIVE = {
 export async function seedPruneRows(db: Database, userId: number) {
   const ago = (interval: string) => sql.raw(`now() - interval '${interval}'`);
   const ahead = (interval: string) => sql.raw(`now() + interval '${interval}'`);
-  await db.execute(sql`insert into sessions (id, user_id, token_version, created_at, revoked_at)
-    select 'seed-ended', id, token_version, ${ago("2 hours")}, ${ago("1 hour")}
+  await db.execute(sql`insert into sessions
+      (id, user_id, token_version, created_at, revoked_at, last_used_at)
+    select 'seed-ended', id, token_version, ${ago("2 hours")}, ${ago("1 hour")}, ${ago("2 hours")}
       from users where id = ${userId}
-    union all select 'seed-live', id, token_version, ${ago("2 hours")}, null
+    union all select 'seed-live', id, token_version, ${ago("2 hours")}, null, ${ago("1 hour")}
       from users where id = ${userId}`);
   await db.execute(sql`insert into refresh_tokens
       (token_hash, session_id, created_at, expires_at, consumed_at)

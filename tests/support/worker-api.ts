@@ -1,10 +1,15 @@
+import { rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inject } from "vitest";
 import type { ContractApi, StartOptions } from "./contract-api";
 import { createTestDatabase, type TestDatabase } from "./database";
-import { startFakeResend } from "./fake-resend";
+import { type FakeResend, startFakeResend } from "./fake-resend";
 import { httpContractApi } from "./http-api";
 import { type HyperdriveStandIn, startHyperdriveStandIn } from "./hyperdrive-stand-in";
 import { testEnv } from "./test-env";
+import { buildWorkerBundle, type WorkerBundle } from "./worker-bundle";
 
 /** The part of Miniflare's API these tests use (loaded from wrangler's own dependency). */
 type MiniflareClass = new (
@@ -39,6 +44,8 @@ export async function createWorkerApi(
     database: TestDatabase;
     url: URL;
     hyperdrive: HyperdriveStandIn;
+    /** The fake Resend the Worker sends through (a test may make it fail). */
+    resend: FakeResend;
     /** Runs the Worker's scheduled handler, as a Cron Trigger would. */
     scheduled(cron: string): Promise<ScheduledResult>;
   }
@@ -47,10 +54,12 @@ export async function createWorkerApi(
   const database = options.database ?? (await createTestDatabase({ needsServer: true }));
   const databaseUrl = database.url as string;
   const resend = await startFakeResend();
+  // MAIL_TEMPLATES_DIR is the build's, not a binding: such a Worker is built for the test.
+  const { MAIL_TEMPLATES_DIR: templatesDir, ...env } = options.env ?? {};
   const vars = testEnv({
     RESEND_API_KEY: "re_test_worker",
     RESEND_BASE_URL: resend.url,
-    ...options.env,
+    ...env,
   });
   const origin = new URL(options.hyperdriveUrl?.(databaseUrl) ?? databaseUrl);
   const hyperdrive = await startHyperdriveStandIn({
@@ -60,7 +69,7 @@ export async function createWorkerApi(
   const binding = new URL(origin);
   binding.hostname = "127.0.0.1";
   binding.port = String(hyperdrive.port);
-  const bundle = inject("workerBundle");
+  const bundle = templatesDir ? await bundleWithTemplates(templatesDir) : inject("workerBundle");
   if (!bundle)
     throw new Error("worker tests run in the vitest project `worker` (it builds the bundle)");
   const { Miniflare } = (await import(bundle.miniflarePath)) as { Miniflare: MiniflareClass };
@@ -115,6 +124,7 @@ export async function createWorkerApi(
     /** Where workerd listens, for tests that speak HTTP on a socket of their own. */
     url: base,
     hyperdrive,
+    resend,
     async close() {
       await api.close();
       const cacheable = hyperdrive.cacheableStatements();
@@ -128,6 +138,21 @@ export async function createWorkerApi(
       return (await worker.getWorker()).scheduled({ cron });
     },
   };
+}
+
+const bundlesByTemplates = new Map<string, Promise<WorkerBundle>>();
+
+/** The Worker built with MAIL_TEMPLATES_DIR=`dir`, once per test file and directory. */
+function bundleWithTemplates(dir: string) {
+  let bundle = bundlesByTemplates.get(dir);
+  if (!bundle) {
+    bundle = mkdtemp(join(tmpdir(), "worker-templates-")).then(async (outdir) => {
+      process.once("exit", () => rmSync(outdir, { recursive: true, force: true }));
+      return buildWorkerBundle(outdir, { MAIL_TEMPLATES_DIR: dir });
+    });
+    bundlesByTemplates.set(dir, bundle);
+  }
+  return bundle;
 }
 
 /** Miniflare refuses a Hyperdrive URL without a password, even for a server that asks none. */

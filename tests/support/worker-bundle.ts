@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
@@ -37,15 +37,55 @@ const require = createRequire(import.meta.url);
  */
 export default async function setup(project: TestProject) {
   const outdir = await mkdtemp(join(tmpdir(), "worker-tests-"));
+  // The templates a developer's shell may name are not the tests' (built-in English).
+  project.provide("workerBundle", await buildWorkerBundle(outdir, { MAIL_TEMPLATES_DIR: "" }));
+  return () => rm(outdir, { recursive: true, force: true });
+}
+
+/**
+ * Builds the deployable bundle into `outdir` with `env` added to the build's environment (a
+ * MAIL_TEMPLATES_DIR, which the build bundles), as `npm run deploy` would in that environment.
+ */
+export async function buildWorkerBundle(
+  outdir: string,
+  env: Record<string, string> = {},
+): Promise<WorkerBundle> {
   const wrangler = require.resolve("wrangler/bin/wrangler.js");
-  await promisify(execFile)(
-    process.execPath,
-    [wrangler, "deploy", "--dry-run", "--outdir", outdir],
-    {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    },
-  );
+  // With templates of its own, the build writes its generated module beside the bundle, not to
+  // dist/, where another build of this run (tests/worker/bundle.test.ts) may be writing its own:
+  // through a copy of wrangler.toml whose [alias] points there (`wrangler deploy --alias` does not
+  // override the file's [alias] in this wrangler).
+  const templatesModule = join(outdir, "..", `${basename(outdir)}-mail-templates.js`);
+  const configCopy = join(root, `.wrangler-test-${basename(outdir)}.toml`);
+  const ownTemplates = Boolean(env.MAIL_TEMPLATES_DIR);
+  if (ownTemplates) {
+    const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+    const aliased = toml.replace('"./dist/mail-templates.js"', JSON.stringify(templatesModule));
+    if (aliased === toml) throw new Error("wrangler.toml has no [alias] for the mail templates");
+    await writeFile(configCopy, aliased);
+  }
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [
+        wrangler,
+        ...["deploy", "--dry-run", "--outdir", outdir],
+        ...(ownTemplates ? ["--config", configCopy] : []),
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          ...(ownTemplates && { MAIL_TEMPLATES_MODULE: templatesModule }),
+          ...env,
+        },
+      },
+    );
+  } finally {
+    if (ownTemplates) await rm(configCopy, { force: true });
+    await rm(templatesModule, { force: true });
+  }
   const files = await readdir(outdir);
   const config = unstable_readConfig(
     { config: join(root, "wrangler.toml") },
@@ -55,7 +95,7 @@ export default async function setup(project: TestProject) {
   const assetsDirectory = join(outdir, "assets");
   const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
   await cp(builtAssets, assetsDirectory, { recursive: true });
-  const bundle: WorkerBundle = {
+  return {
     miniflarePath: createRequire(require.resolve("wrangler/package.json")).resolve("miniflare"),
     modulesRoot: outdir,
     modules: [
@@ -71,6 +111,4 @@ export default async function setup(project: TestProject) {
     assetsDirectory,
     vars: Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)])),
   };
-  project.provide("workerBundle", bundle);
-  return () => rm(outdir, { recursive: true, force: true });
 }

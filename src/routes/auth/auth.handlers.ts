@@ -46,7 +46,8 @@ export const register: AppRouteHandler<routes.RegisterRoute> = async (c) => {
   } as const;
   const created = await insertUser(db, account, occasionOf(c, now), { verification });
   if (created === "taken") throw alreadyTaken();
-  mailEmailLink(c, "email_verification", { username: body.username, email: body.email }, token);
+  const to = { ...account, email: body.email };
+  mailEmailLink(c, "email_verification", to, token);
   return c.json({ msg: "User registered successfully." }, 201);
 };
 

@@ -11,11 +11,19 @@ import { verifyPageUrl } from "../pages/verify-page";
 export function mailEmailLink(
   c: Context<AppEnv>,
   kind: "email_verification" | "email_change_confirmation",
-  to: { username: string; email: string; language?: string | null },
+  to: {
+    username: string;
+    email: string;
+    firstName?: string;
+    lastName?: string;
+    /** The account's language, when someone else causes the mail (an ADMIN's change). */
+    language?: string | null;
+  },
   token: string,
 ) {
   const { config } = c.get("deps");
   const link = (config.emailVerifyUrl ?? verifyPageUrl(c.req.url)) + token;
-  const facts = { username: to.username, link, ttlSeconds: config.emailVerifyTtl };
+  const { username, firstName, lastName } = to;
+  const facts = { username, firstName, lastName, link, ttlSeconds: config.emailVerifyTtl };
   sendAfterResponse(c, composeMail(c, kind, to.email, facts, to.language));
 }

@@ -25,7 +25,8 @@ export const forgetPassword: AppRouteHandler<routes.ForgetPasswordRoute> = async
   // Without APP_URL only on Workers outside production (Node's entry sets its default, the Worker
   // refuses production without it): a wildcard route or a proxy would let the client's Host in.
   const link = (config.appUrl ?? resetPageUrl(c.req.url)) + token;
-  const facts = { username: account.username, link, ttlSeconds: config.resetTokenTtl };
+  const { username, firstName, lastName } = account;
+  const facts = { username, firstName, lastName, link, ttlSeconds: config.resetTokenTtl };
   sendAfterResponse(c, composeMail(c, "password_reset", account.email, facts));
   return c.json(config.exposeResetToken ? { msg, token } : { msg }, 200);
 };

@@ -51,8 +51,9 @@ export const changeEmail: AppRouteHandler<routes.ChangeEmailRoute> = async (c) =
   if (outcome.lockedFor) throw lockedOut(outcome.lockedFor);
   if (outcome.taken) throw alreadyTaken();
   if (!outcome.requested) throw unauthorized();
-  mailEmailLink(c, "email_change_confirmation", { username: me.username, email }, token);
-  const notice = { username: me.username, newEmail: email };
+  mailEmailLink(c, "email_change_confirmation", { ...me, email }, token);
+  const { username, firstName, lastName } = me;
+  const notice = { username, firstName, lastName, newEmail: email };
   sendAfterResponse(c, composeMail(c, "email_change_notice", me.email, notice));
   return c.json({ msg: "A confirmation link has been sent to the new address." }, 200);
 };

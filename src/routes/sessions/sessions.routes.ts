@@ -7,6 +7,7 @@ import {
   jsonContentRequired,
   MessageSchema,
   noSecurity,
+  strayBodyErrors,
 } from "../../http/openapi";
 import { TokenResponse } from "../auth/auth.routes";
 
@@ -59,5 +60,69 @@ export const logout = createRoute({
   },
 });
 
+export const SessionSchema = z
+  .object({
+    id: z.string().openapi({ example: "3f2b8c1e-6f0a-4d7e-9b1c-2a5e8d4f7c90" }),
+    created_at: z.iso.datetime().openapi({ description: "The login that started the session" }),
+    last_used_at: z.iso
+      .datetime()
+      .openapi({ description: "Its login or its latest refresh (not each authenticated request)" }),
+    ip: z
+      .string()
+      .nullable()
+      .openapi({ description: "Client address of that last use; null when unknown" }),
+    user_agent: z
+      .string()
+      .nullable()
+      .openapi({ description: "User-Agent of that last use, as the audit log keeps it" }),
+    current: z
+      .boolean()
+      .openapi({ description: "The session of the access token of this request" }),
+  })
+  .openapi("Session");
+
+export const listMySessions = createRoute({
+  method: "get",
+  path: "/api/me/sessions",
+  operationId: "listMySessions",
+  tags,
+  summary: "Your live sessions, newest first (a capped list: see more)",
+  security: bearerSecurity,
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          sessions: z.array(SessionSchema),
+          more: z.boolean().openapi({
+            description: "true: the list is cut at its cap and older live sessions exist",
+          }),
+        })
+        .openapi("SessionList"),
+      "Your live sessions",
+    ),
+    ...errorResponses("UNAUTHORIZED"),
+  },
+});
+
+export const endMySession = createRoute({
+  method: "delete",
+  path: "/api/me/sessions/{id}",
+  operationId: "endMySession",
+  tags,
+  summary: "End one of your sessions: its refresh and access tokens stop working at once",
+  security: bearerSecurity,
+  request: {
+    params: z.object({
+      id: z.string().openapi({ param: { name: "id", in: "path" }, description: "A session id" }),
+    }),
+  },
+  responses: {
+    200: jsonContent(MessageSchema, "Ended"),
+    ...errorResponses(...strayBodyErrors, "UNAUTHORIZED", "NOT_FOUND"),
+  },
+});
+
 export type RefreshRoute = typeof refresh;
 export type LogoutRoute = typeof logout;
+export type ListMySessionsRoute = typeof listMySessions;
+export type EndMySessionRoute = typeof endMySession;

@@ -1,18 +1,20 @@
 import { serviceUnavailable } from "../../errors";
 import { createRouter } from "../../http/create-router";
 import type { AppRouteHandler } from "../../http/handler";
+import { mailDeliveryStatus } from "../../mail/delivery.store";
 import * as routes from "./system.routes";
 
 const health: AppRouteHandler<routes.HealthRoute> = (c) => c.json({ status: "ok" }, 200);
 
 const ready: AppRouteHandler<routes.ReadyRoute> = async (c) => {
-  await c
-    .get("deps")
-    .ping()
-    .catch(() => {
-      throw serviceUnavailable();
-    });
-  return c.json({ status: "ready" }, 200);
+  const { ping, db } = c.get("deps");
+  const unavailable = () => {
+    throw serviceUnavailable();
+  };
+  await ping().catch(unavailable);
+  // Mail failing does not make the API unready (it answers, and logs each failure); it is shown.
+  const mail = await mailDeliveryStatus(db).catch(unavailable);
+  return c.json({ status: "ready" as const, mail }, 200);
 };
 
 export const systemRouter = createRouter()

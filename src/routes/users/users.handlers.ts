@@ -1,5 +1,6 @@
 import { hashPassword } from "../../auth/password";
 import { assertAcceptablePassword } from "../../auth/password-policy";
+import { randomToken, sha256Hex } from "../../auth/tokens";
 import type { User } from "../../db/schema";
 import {
   adminOnly,
@@ -21,6 +22,7 @@ import {
   toPublicUser,
   updateAccount,
 } from "../../users/user.store";
+import { mailEmailLink } from "../auth/email-links";
 import type * as routes from "./users.routes";
 
 const isSelf = (me: User, username: string) => me.username.toLowerCase() === username.toLowerCase();
@@ -42,7 +44,7 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
   const me = c.get("currentUser");
   const { username } = c.req.valid("param");
   const { password, first_name, last_name, ...rest } = c.req.valid("json");
-  const { db, hasher } = c.get("deps");
+  const { db, hasher, config } = c.get("deps");
   if (!isPlausibleUsername(username)) throw notFound("user");
 
   let passwordHash: string | undefined;
@@ -57,16 +59,31 @@ export const updateUser: AppRouteHandler<routes.UpdateUserRoute> = async (c) => 
     passwordHash = await hashPassword(hasher, password);
   }
   const demotesSelf = isSelf(me, username) && (rest.role === "USER" || rest.active === false);
-  const options = { guardLastAdmin: demotesSelf, actor: me, occasion: occasionOf(c) };
-  const updated = await updateAccount(db, username, options, (target, anotherActiveAdmin) => {
-    if (target.role === "ADMIN" && target.id !== me.id)
-      throw forbidden("An ADMIN cannot modify another ADMIN.");
-    if (demotesSelf && !anotherActiveAdmin)
-      throw conflict("The last active ADMIN cannot demote or deactivate itself.");
-    return { ...rest, firstName: first_name, lastName: last_name, passwordHash };
-  });
+  const changes = { ...rest, firstName: first_name, lastName: last_name, passwordHash };
+  // A new email gets a verification link, issued by the same statement.
+  const token = randomToken();
+  const verification = {
+    tokenHash: sha256Hex(token),
+    purpose: "verify",
+    ttlSeconds: config.emailVerifyTtl,
+  } as const;
+  const options = {
+    guardLastAdmin: demotesSelf,
+    actor: me,
+    occasion: occasionOf(c),
+    verification,
+  };
+  const updated = await updateAccount(db, username, changes, options);
   if (updated === "missing") throw notFound("user");
+  if (updated === "forbidden") throw forbidden("An ADMIN cannot modify another ADMIN.");
+  if (updated === "last_admin")
+    throw conflict("The last active ADMIN cannot demote or deactivate itself.");
   if (updated === "taken") throw alreadyTaken();
+  if (updated.linkIssued) {
+    // In the account's language, not the ADMIN's.
+    const to = { ...updated, language: updated.mailLanguage };
+    mailEmailLink(c, "email_verification", to, token);
+  }
   return c.json({ msg: "User details updated.", user: toPublicUser(updated) }, 200);
 };
 
