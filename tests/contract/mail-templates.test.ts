@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RESET_SENT } from "../support/auth-helpers";
+import { RESET_SENT, resetMailsTo } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 
 // The same template directory on every runtime: read at start on Node, bundled by the build on
@@ -47,7 +47,7 @@ async function resetMail(acceptLanguage?: string) {
   });
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual(RESET_SENT);
-  const mails = await api.mailsTo(user.email);
+  const mails = await resetMailsTo(api, user.email);
   expect(mails).toHaveLength(1);
   const mail = mails[0] as NonNullable<(typeof mails)[0]>;
   const token = /token=([A-Za-z0-9_-]{43,})/.exec(mail.text)?.[1] ?? "missing";
