@@ -174,8 +174,10 @@ describe("a failing Resend does not change the answer; it is logged with the req
     ["503 JSON", { status: 503, body: { statusCode: 503, name: "internal_server_error" } }],
   ])("%s", async (_label, reply) => {
     const side = appWith({});
-    fake.reply(reply);
+    // Registered (its verification mail sent) before Resend starts failing.
     const user = await api.createUser();
+    await api.settle();
+    fake.reply(reply);
     const res = await side.forget(user);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(RESET_SENT);
@@ -213,6 +215,8 @@ describe("a failing Resend does not change the answer; it is logged with the req
 
   it("422 whose message quotes the mail it refused, reset link included", async () => {
     const side = appWith({});
+    const user = await api.createUser();
+    await api.settle();
     fake.reply((request) => ({
       status: 422,
       body: {
@@ -221,7 +225,6 @@ describe("a failing Resend does not change the answer; it is logged with the req
         message: `Invalid \`text\` field: ${(request.body as SentEmail).text}`,
       },
     }));
-    const user = await api.createUser();
     const res = await side.forget(user);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(RESET_SENT);
