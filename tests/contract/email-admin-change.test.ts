@@ -1,6 +1,7 @@
+import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog } from "../../src/db/schema";
+import { auditLog, users } from "../../src/db/schema";
 import { requestResetToken, resetPassword, resetRowsOf, rowOf } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 import {
@@ -141,5 +142,70 @@ describe("the account's mail language", () => {
     // Without the header: none kept (fetch over HTTP sends `*` by default, kept as is).
     const plain = await api.createUser();
     expect([null, "*"]).toContain((await rowOf(api, plain.username)).mailLanguage);
+  });
+});
+
+describe("the link an ADMIN's change sends speaks the account's language", () => {
+  // German verification templates only: English is the built-in fallback.
+  const TEMPLATES = fileURLToPath(
+    new URL("../fixtures/mail-templates-verification", import.meta.url),
+  );
+  let templated: ContractApi;
+  beforeAll(async () => {
+    templated = await startApi({ env: { MAIL_TEMPLATES_DIR: TEMPLATES } });
+  }, 180_000);
+  afterAll(() => templated?.close());
+
+  const withLanguage = (path: string, language: string, body: unknown, token?: string) =>
+    templated.request(path, {
+      method: path.startsWith("/api/user/register") ? "POST" : "PUT",
+      headers: {
+        "content-type": "application/json",
+        "accept-language": language,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+
+  it("registered in German, changed by an ADMIN asking in English: the link comes in German", async () => {
+    const admin = await templated.signedIn({ role: "ADMIN" });
+    const username = `de_${Math.random().toString(36).slice(2, 8)}`;
+    const account = {
+      username,
+      first_name: "Greta",
+      last_name: "Beispiel",
+      email: `${username}@example.com`,
+      password: "ein langes Passwort bitte",
+    };
+    expect((await withLanguage("/api/user/register", "de-DE", account)).status).toBe(201);
+    const [welcome] = await templated.mailsTo(account.email);
+    expect(welcome?.subject).toBe(`Adresse bestätigen, ${username}`);
+
+    const newEmail = fresh("de_moved");
+    const res = await withLanguage(`/api/user/${username}`, "en", { email: newEmail }, admin.token);
+    expect(res.status).toBe(200);
+    const [mail] = await templated.mailsTo(newEmail);
+    expect(mail?.subject).toBe(`Adresse bestätigen, ${username}`);
+    expect(mail?.text).toContain("Der Link gilt 24 Stunden.");
+    expect((await verifyEmail(templated, await linkTokenTo(templated, newEmail))).status).toBe(200);
+  });
+
+  it("an account without a language gets the ADMIN's request's language, here English", async () => {
+    const admin = await templated.signedIn({ role: "ADMIN" });
+    const user = await templated.createUser();
+    await templated.db
+      .update(users)
+      .set({ mailLanguage: null })
+      .where(eq(users.username, user.username));
+    const newEmail = fresh("en_moved");
+    const res = await withLanguage(
+      `/api/user/${user.username}`,
+      "en",
+      { email: newEmail },
+      admin.token,
+    );
+    expect(res.status).toBe(200);
+    const [mail] = await templated.mailsTo(newEmail);
+    expect(mail?.subject).toBe("Confirm your email address");
   });
 });
