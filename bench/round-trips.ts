@@ -143,6 +143,16 @@ function operations(ctx: RoundTripContext): Operation[] {
       },
     },
     {
+      // A new email: unverified, and its verification link issued in the same statement.
+      name: "PUT (admin, email)",
+      prepare: async () => {
+        const token = await asAdmin();
+        const a = ctx.nextSpare();
+        const body = { email: `moved_${runId}_${a.username}@example.org` };
+        return () => call(api, "PUT", `/api/user/${a.username}`, { token, body });
+      },
+    },
+    {
       name: "DELETE (admin)",
       prepare: async () => {
         const token = await asAdmin();
@@ -187,6 +197,37 @@ function operations(ctx: RoundTripContext): Operation[] {
         const { access } = await login(api, a);
         const body = { current_password: a.password, new_password: "another long bench password" };
         return () => call(api, "POST", "/api/me/password", { token: access, body });
+      },
+    },
+    {
+      name: "POST /api/user/verify_email",
+      prepare: async () => {
+        // Plant a link as the app stores it (SHA-256 only), as for reset_password.
+        const a = ctx.nextSpare();
+        const token = randomBytes(32).toString("base64url");
+        const tokenHash = createHash("sha256").update(token).digest("hex");
+        await ctx.sql`
+          INSERT INTO email_verification_tokens (token_hash, user_id, purpose, email, expires_at, created_at)
+          SELECT ${tokenHash}, id, 'verify', email, now() + interval '1 day', now()
+          FROM users WHERE username = ${a.username}
+          ON CONFLICT (user_id, purpose) DO UPDATE SET token_hash = excluded.token_hash`;
+        return () => call(api, "POST", "/api/user/verify_email", { body: { token } });
+      },
+    },
+    {
+      name: "POST /api/me/verify_email",
+      prepare: async () => {
+        const { access } = await login(api, ctx.nextSpare());
+        return () => call(api, "POST", "/api/me/verify_email", { token: access });
+      },
+    },
+    {
+      name: "POST /api/me/email",
+      prepare: async () => {
+        const a = ctx.nextSpare();
+        const { access } = await login(api, a);
+        const body = { email: `new_${runId}_${a.username}@example.org`, password: a.password };
+        return () => call(api, "POST", "/api/me/email", { token: access, body });
       },
     },
     {
