@@ -11,6 +11,7 @@ export const RESERVED_USERNAMES = new Set([
   "refresh",
   "forget_password",
   "reset_password",
+  "verify_email",
 ]);
 
 const USERNAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
