@@ -132,6 +132,9 @@ export const conflict = (message: string) => new ApiError("CONFLICT", message);
 
 export const alreadyTaken = () => conflict("Username or email is already taken.");
 
+/** POST /api/me/verify_email for an address already proven. */
+export const alreadyVerified = () => conflict("Your email address is already verified.");
+
 export const invalidResetToken = () =>
   new ApiError("INVALID_RESET_TOKEN", "Invalid or expired token.");
 

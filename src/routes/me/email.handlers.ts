@@ -1,6 +1,6 @@
 import { randomToken, sha256Hex } from "../../auth/tokens";
 import { resendVerification as resend } from "../../email/email-token.store";
-import { alreadyTaken, conflict, lockedOut, unauthorized } from "../../errors";
+import { alreadyTaken, alreadyVerified, lockedOut, unauthorized } from "../../errors";
 import type { AppRouteHandler } from "../../http/handler";
 import { occasionOf } from "../../http/occasion";
 import { invalidParameter } from "../../http/validation";
@@ -15,7 +15,7 @@ const SENT = { msg: "A verification link has been sent to your email address." }
 export const resendVerification: AppRouteHandler<routes.ResendVerificationRoute> = async (c) => {
   const me = c.get("currentUser");
   const { db, config } = c.get("deps");
-  if (me.emailVerified) throw conflict("Your email address is already verified.");
+  if (me.emailVerified) throw alreadyVerified();
   const token = randomToken();
   const issue = {
     tokenHash: sha256Hex(token),
@@ -25,7 +25,7 @@ export const resendVerification: AppRouteHandler<routes.ResendVerificationRoute>
   } as const;
   const outcome = await resend(db, me, issue, occasionOf(c));
   // Verified by a link used meanwhile.
-  if (outcome === "verified") throw conflict("Your email address is already verified.");
+  if (outcome === "verified") throw alreadyVerified();
   // Inside the interval the answer is the same, and the link mailed last stays the live one.
   if (outcome.sent) mailEmailLink(c, "email_verification", outcome, token);
   return c.json(SENT, 200);
