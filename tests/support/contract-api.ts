@@ -30,6 +30,7 @@ export const PUBLIC_USER_KEYS = [
   "first_name",
   "id",
   "last_name",
+  "mfa_enabled",
   "role",
   "updated_at",
   "username",
