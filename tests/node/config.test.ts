@@ -6,6 +6,8 @@ import { malformedKeySets, newSigningKey } from "../support/jwk-helpers";
 
 // 32 random bytes, base64url: strong enough for production.
 const KEY = "TEIzp3EvIE5B1xRo3oqYh014XjjFKkH-aXw6UL7nkis";
+/** 32 bytes, base64: what production requires as MFA_ENCRYPTION_KEY. */
+const MFA_KEY = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const variables = Object.keys(envSchema.shape);
 /** The variables the Config regroups or renames instead of keeping their own field. */
 const grouped = ["JWT_SECRET_KEY", "LOGIN_LOCKOUT_THRESHOLD", "LOGIN_LOCKOUT_BASE"];
@@ -88,7 +90,41 @@ describe("loadConfig", () => {
     expect(
       problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY, EXPOSE_RESET_TOKEN: "true" }),
     ).toMatch(/^ {2}EXPOSE_RESET_TOKEN: must not be enabled when NODE_ENV=production$/m);
-    expect(problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY })).toBeUndefined();
+    expect(
+      problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY, MFA_ENCRYPTION_KEY: MFA_KEY }),
+    ).toBeUndefined();
+  });
+
+  it("in production, requires MFA_ENCRYPTION_KEY, naming it; elsewhere a random one, with a warning", () => {
+    expect(problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY })).toMatch(
+      /^ {2}MFA_ENCRYPTION_KEY: required when NODE_ENV=production/m,
+    );
+    const { config, warnings } = loadConfig({ JWT_SECRET_KEY: KEY });
+    expect(config.mfaKeys).toHaveLength(1);
+    expect(warnings).toEqual([expect.stringMatching(/^MFA_ENCRYPTION_KEY is not set/)]);
+  });
+
+  it.each([
+    ["too short", "c2hvcnQ="],
+    ["not base64", "%".repeat(43)],
+    ["33 bytes", "A".repeat(44)],
+  ])("refuses an MFA_ENCRYPTION_KEY that is %s, quoting nothing", (_label, value) => {
+    const message = problem({ JWT_SECRET_KEY: KEY, MFA_ENCRYPTION_KEY: value });
+    expect(message).toMatch(/^ {2}MFA_ENCRYPTION_KEY: must be 32 bytes in base64/m);
+    expect(message).not.toContain(value);
+  });
+
+  it("takes MFA_OLD_ENCRYPTION_KEYS for decrypting, after the current key, each with its id", () => {
+    const old = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    const { config } = loadConfig({
+      JWT_SECRET_KEY: KEY,
+      MFA_ENCRYPTION_KEY: MFA_KEY,
+      MFA_OLD_ENCRYPTION_KEYS: ` ${old} ,`,
+    });
+    expect(config.mfaKeys.map((k) => k.bytes.length)).toEqual([32, 32]);
+    expect(config.mfaKeys[1]?.bytes[31]).toBe(31);
+    expect(config.mfaKeys[0]?.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(config.mfaKeys[0]?.id).not.toBe(config.mfaKeys[1]?.id);
   });
 
   it("names every invalid variable", () => {
@@ -101,7 +137,8 @@ describe("loadConfig", () => {
 });
 
 describe("in production, a JWT_SECRET_KEY with low entropy is refused", () => {
-  const production = (key: string) => problem({ NODE_ENV: "production", JWT_SECRET_KEY: key });
+  const production = (key: string) =>
+    problem({ NODE_ENV: "production", JWT_SECRET_KEY: key, MFA_ENCRYPTION_KEY: MFA_KEY });
 
   it.each([
     ["32 × a", "a".repeat(32)],
@@ -187,6 +224,7 @@ describe("JWT_SIGNING_KEYS", () => {
       const message = problem({
         NODE_ENV: "production",
         JWT_SECRET_KEY: KEY,
+        MFA_ENCRYPTION_KEY: MFA_KEY,
         JWT_SIGNING_KEYS: value,
       });
       expect(message).toMatch(new RegExp(`^ {2}${names.replaceAll(".", "\\.")}: `, "m"));
