@@ -10,7 +10,13 @@ const KEY = "TEIzp3EvIE5B1xRo3oqYh014XjjFKkH-aXw6UL7nkis";
 const MFA_KEY = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const variables = Object.keys(envSchema.shape);
 /** The variables the Config regroups or renames instead of keeping their own field. */
-const grouped = ["JWT_SECRET_KEY", "LOGIN_LOCKOUT_THRESHOLD", "LOGIN_LOCKOUT_BASE"];
+const grouped = [
+  "JWT_SECRET_KEY",
+  "MFA_ENCRYPTION_KEY",
+  "MFA_OLD_ENCRYPTION_KEYS",
+  "LOGIN_LOCKOUT_THRESHOLD",
+  "LOGIN_LOCKOUT_BASE",
+];
 const isRateLimit = (name: string) => name.startsWith("RATE_LIMIT_");
 const camelCase = (name: string) =>
   name.toLowerCase().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -36,7 +42,7 @@ describe("each variable maps to one Config field", () => {
 
   it("every Config field comes from a variable", () => {
     expect(Object.keys(config).sort()).toEqual(
-      [...plain.map(camelCase), "jwtSecret", "lockout", "rateLimits"].sort(),
+      [...plain.map(camelCase), "jwtSecret", "mfaKeys", "lockout", "rateLimits"].sort(),
     );
   });
 
@@ -71,15 +77,19 @@ describe("loadConfig", () => {
   });
 
   it("outside production, a missing JWT_SECRET_KEY is a random key per load, with a warning", () => {
-    const first = loadConfig({ NODE_ENV: "development" });
-    const second = loadConfig({ JWT_SECRET_KEY: "" });
+    const first = loadConfig({ NODE_ENV: "development", MFA_ENCRYPTION_KEY: MFA_KEY });
+    const second = loadConfig({ JWT_SECRET_KEY: "", MFA_ENCRYPTION_KEY: MFA_KEY });
     expect(first.config.jwtSecret.length).toBeGreaterThanOrEqual(32);
     expect(first.config.jwtSecret).not.toBe(second.config.jwtSecret);
     expect(first.warnings).toEqual([expect.stringMatching(/^JWT_SECRET_KEY is not set/)]);
   });
 
   it("warns that EXPOSE_RESET_TOKEN returns tokens", () => {
-    const { warnings } = loadConfig({ JWT_SECRET_KEY: KEY, EXPOSE_RESET_TOKEN: "1" });
+    const { warnings } = loadConfig({
+      JWT_SECRET_KEY: KEY,
+      MFA_ENCRYPTION_KEY: MFA_KEY,
+      EXPOSE_RESET_TOKEN: "1",
+    });
     expect(warnings).toEqual([expect.stringMatching(/^EXPOSE_RESET_TOKEN=true/)]);
   });
 

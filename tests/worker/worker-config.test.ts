@@ -69,6 +69,7 @@ describe("the Worker's bindings are validated at the entry", () => {
     const env = {
       HYPERDRIVE,
       JWT_SECRET_KEY: TEST_JWT_SECRET,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
       NODE_ENV: "production",
       EXPOSE_RESET_TOKEN: "true",
     };
