@@ -16,6 +16,8 @@ export const errorTable = {
   INVALID_RESET_TOKEN: { status: 400, description: "Unknown, used, voided or expired reset token" },
   INVALID_MFA_CODE: {
     status: 400,
+    // The one code with a second status: a failed login at the login's second step.
+    alsoStatus: 401,
     description:
       "Wrong, already used or out-of-window second-factor code (401 at /api/user/login/mfa, where it counts as a failed login)",
   },
@@ -38,7 +40,10 @@ export const errorTable = {
     status: 503,
     description: "Database unavailable, or password hashing saturated (with Retry-After)",
   },
-} as const satisfies Record<string, { status: ContentfulStatusCode; description: string }>;
+} as const satisfies Record<
+  string,
+  { status: ContentfulStatusCode; description: string; alsoStatus?: ContentfulStatusCode }
+>;
 
 export const ErrorCodeSchema = z.enum(
   Object.keys(errorTable) as [keyof typeof errorTable, ...(keyof typeof errorTable)[]],
