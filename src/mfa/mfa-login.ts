@@ -58,8 +58,8 @@ export async function completeMfaLogin(
     answer.code !== undefined
       ? await totpProof(config, account.id, challenge.factor, answer.code, occasion.at)
       : { kind: "backup_code" as const, hash: hashBackupCode(answer.backup_code ?? "") };
-  const session = proof && newSession(deps, account, occasion.at);
-  if (proof && session) {
+  if (proof) {
+    const session = newSession(deps, account, occasion.at);
     const outcome = await completeChallenge(
       db,
       tokenHash,
@@ -70,6 +70,7 @@ export async function completeMfaLogin(
     );
     if (outcome.lockedFor) throw lockedOut(outcome.lockedFor);
     if (outcome.done) return session.pair();
+    // Spent meanwhile (the token, the step or the backup code): refused like a wrong code.
   }
   const detail = answer.code !== undefined ? "totp" : "backup_code";
   await countWrongCode(db, tokenHash);
