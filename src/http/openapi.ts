@@ -10,6 +10,7 @@ import {
   forbidden,
   internalError,
   invalidJson,
+  invalidMfaCode,
   invalidRequest,
   invalidResetToken,
   methodNotAllowed,
@@ -46,6 +47,7 @@ const errorExamples: { [C in ErrorCode]: Pick<ApiError, "body" | "options"> } = 
   VALIDATION_ERROR: invalidRequest([{ path: "email", message: "Invalid email address" }]),
   INVALID_JSON: invalidJson(),
   INVALID_RESET_TOKEN: invalidResetToken(),
+  INVALID_MFA_CODE: invalidMfaCode(),
   UNAUTHORIZED: unauthorized(),
   FORBIDDEN: forbidden(),
   NOT_FOUND: notFound("user"),
@@ -65,8 +67,11 @@ const errorHeaders: Record<string, string> = {
   "WWW-Authenticate": "The scheme to authenticate with: Bearer",
 };
 
-/** One response for the codes sharing a status: each code described and given its example. */
-function errorResponse(codes: ErrorCode[]) {
+/**
+ * One response for the codes sharing a status: each code described and given its example. Also for
+ * a route whose status for a code is not the table's (INVALID_MFA_CODE at the login's second step).
+ */
+export function errorResponse(codes: ErrorCode[]) {
   const headerNames = new Set(
     codes.flatMap((c) => Object.keys(errorExamples[c].options.headers ?? {})),
   );

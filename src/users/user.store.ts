@@ -410,6 +410,7 @@ export function toPublicUser(user: User) {
     email: user.email,
     role: user.role,
     active: user.active,
+    mfa_enabled: user.mfaEnabled,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
   };

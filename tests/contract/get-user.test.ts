@@ -27,6 +27,7 @@ describe("GET /api/user/{username}", () => {
       email: me.email,
       role: "USER",
       active: true,
+      mfa_enabled: false,
       created_at: row?.createdAt.toISOString(),
       updated_at: row?.updatedAt.toISOString(),
     });

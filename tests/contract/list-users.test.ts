@@ -155,6 +155,7 @@ describe("GET /api/users: the page", () => {
         email: row.email,
         role: row.role,
         active: row.active,
+        mfa_enabled: row.mfaEnabled,
         created_at: row.createdAt.toISOString(),
         updated_at: row.updatedAt.toISOString(),
       });

@@ -31,6 +31,7 @@ async function publicBody(username: string) {
     email: row.email,
     role: row.role,
     active: row.active,
+    mfa_enabled: row.mfaEnabled,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

@@ -93,6 +93,7 @@ describe("PUT /api/user/{username}: who may update whom", () => {
       email: `new_${user.email}`,
       role: "USER",
       active: true,
+      mfa_enabled: false,
       created_at: row?.createdAt.toISOString(),
       updated_at: row?.updatedAt.toISOString(),
     });

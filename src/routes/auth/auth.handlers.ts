@@ -5,6 +5,7 @@ import type { AppRouteHandler } from "../../http/handler";
 import { occasionOf } from "../../http/occasion";
 import { checkPassword } from "../../login/check-password";
 import { recordSuccess } from "../../login/login-throttle.store";
+import { startMfaLogin } from "../../mfa/mfa-login";
 import { newSession } from "../../sessions/sessions";
 import { insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
@@ -38,6 +39,8 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const occasion = occasionOf(c);
   const attempt = { login: username, password, refusal: invalidCredentials };
   const user = await checkPassword(deps, attempt, occasion);
+  // The right password of an account with a factor: no tokens yet, and no count reset.
+  if (user.active && user.mfaEnabled) return c.json(await startMfaLogin(deps, username, user), 200);
   const session = user.active ? newSession(deps, user, occasion.at) : undefined;
   const audit = { occasion, account: user };
   const lockedFor = await recordSuccess(deps.db, username, session?.stored, audit);

@@ -29,6 +29,7 @@ export const UserSchema = z
     email: z.string(),
     role: roleField,
     active: z.boolean(),
+    mfa_enabled: z.boolean().openapi({ description: "Whether logins ask for a second factor" }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
