@@ -297,6 +297,7 @@ describe("configuration of the throttles", () => {
       FORGET_PASSWORD: { count: 5, seconds: 60 },
       RESET_PASSWORD: { count: 10, seconds: 60 },
       REFRESH: { count: 60, seconds: 60 },
+      LOGIN_MFA: { count: 20, seconds: 60 },
     });
     expect(config).toMatchObject({
       refreshTokenTtl: 2_592_000,
@@ -315,6 +316,7 @@ describe("configuration of the throttles", () => {
         RATE_LIMIT_FORGET_PASSWORD: "1/3600",
         RATE_LIMIT_RESET_PASSWORD: "100/1",
         RATE_LIMIT_REFRESH: "off",
+        RATE_LIMIT_LOGIN_MFA: "7/30",
       }),
     );
     expect(config.rateLimits).toEqual({
@@ -323,10 +325,11 @@ describe("configuration of the throttles", () => {
       FORGET_PASSWORD: { count: 1, seconds: 3600 },
       RESET_PASSWORD: { count: 100, seconds: 1 },
       REFRESH: null,
+      LOGIN_MFA: { count: 7, seconds: 30 },
     });
   });
 
-  const routes = ["LOGIN", "REGISTER", "FORGET_PASSWORD", "RESET_PASSWORD", "REFRESH"];
+  const routes = ["LOGIN", "REGISTER", "FORGET_PASSWORD", "RESET_PASSWORD", "REFRESH", "LOGIN_MFA"];
   const invalid = ["abc", "0/60", "3/0", "3/", "/60", "-1/60", "3 / 60", "3/60s", "1.5/60"];
   it.each(routes.flatMap((route) => invalid.map((value) => [`RATE_LIMIT_${route}`, value])))(
     "refuses %s=%j with a ConfigError naming the variable",
