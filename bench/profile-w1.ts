@@ -59,6 +59,7 @@ try {
   const appEnv = {
     NODE_ENV: "production",
     JWT_SECRET_KEY: secret,
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     TRUST_PROXY: "1",
     DATABASE_URL: db.url,
   };

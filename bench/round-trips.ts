@@ -1,9 +1,24 @@
 import { createHash, randomBytes } from "node:crypto";
+import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import type postgres from "postgres";
+import { totpCode, totpStep } from "../src/mfa/totp";
 import { call, login } from "./api-client";
 import type { CountingProxy } from "./count-proxy";
 import { type Account, bulkAccount } from "./seed";
 import { median } from "./stats";
+
+/** Turns on a second factor for `account` (through the API) and returns it with its secret. */
+async function enrolled(api: string, account: Account) {
+  const { access } = await login(api, account);
+  const started = await call(api, "POST", "/api/me/mfa/totp", {
+    token: access,
+    body: { password: account.password },
+  });
+  const secret = String(started.secret);
+  const code = totpCode(decodeBase32IgnorePadding(secret), totpStep(new Date()));
+  await call(api, "POST", "/api/me/mfa/totp/confirm", { token: access, body: { code } });
+  return { ...account, secret };
+}
 
 /** One operation: `prepare` does its set-up (not counted) and returns the counted request. */
 type Operation = { name: string; prepare(): Promise<() => Promise<unknown>> };
@@ -54,6 +69,25 @@ function operations(ctx: RoundTripContext): Operation[] {
       prepare: async () => {
         const a = ctx.nextSpare();
         return () => login(api, a);
+      },
+    },
+    {
+      name: "login with a factor: password step",
+      prepare: async () => {
+        const a = await enrolled(api, ctx.nextSpare());
+        const body = { username: a.username, password: a.password };
+        return () => call(api, "POST", "/api/user/login", { body });
+      },
+    },
+    {
+      name: "login with a factor: code step",
+      prepare: async () => {
+        const a = await enrolled(api, ctx.nextSpare());
+        const body = { username: a.username, password: a.password };
+        const { mfa_token } = await call(api, "POST", "/api/user/login", { body });
+        // The next step's code: the confirmation spent the current one.
+        const code = totpCode(decodeBase32IgnorePadding(a.secret), totpStep(new Date()) + 1);
+        return () => call(api, "POST", "/api/user/login/mfa", { body: { mfa_token, code } });
       },
     },
     {

@@ -48,7 +48,12 @@ export async function runScenario(
   const secret = randomBytes(32).toString("base64url");
   // TRUST_PROXY=1: each request names its own client address (X-Forwarded-For), so the per-IP
   // limiter runs its query on every request and never refuses one.
-  const appEnv = { NODE_ENV: "production", JWT_SECRET_KEY: secret, TRUST_PROXY: "1" };
+  const appEnv = {
+    NODE_ENV: "production",
+    JWT_SECRET_KEY: secret,
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    TRUST_PROXY: "1",
+  };
 
   const servers: ServerProcess[] = [];
   const target = new URL(db.url);

@@ -178,6 +178,7 @@ async function main() {
     const api = await startApi({
       NODE_ENV: "production",
       JWT_SECRET_KEY: randomBytes(32).toString("base64url"),
+      MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       TRUST_PROXY: "1",
       DATABASE_URL: db.url,
     });

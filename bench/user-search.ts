@@ -70,6 +70,7 @@ try {
     DATABASE_URL: database.url,
     NODE_ENV: "production",
     JWT_SECRET_KEY: "bench-user-search-secret-0123456789-abcdefghij",
+    MFA_ENCRYPTION_KEY: "YmVuY2gtdXNlci1zZWFyY2gtbWZhLWtleS0wMTIzNDU=",
   });
   const login = await fetch(`${api.url}/api/user/login`, {
     method: "POST",

@@ -18,6 +18,7 @@ import { auditRouter } from "./routes/audit/audit.index";
 import { authRouter } from "./routes/auth/auth.index";
 import { keysRouter } from "./routes/keys/keys.index";
 import { meRouter } from "./routes/me/me.index";
+import { mfaRouter } from "./routes/mfa/mfa.index";
 import { pagesRouter } from "./routes/pages/pages.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { systemRouter } from "./routes/system/system.index";
@@ -59,6 +60,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
     .route("/", sessionsRouter)
     .route("/", usersRouter)
     .route("/", meRouter)
+    .route("/", mfaRouter)
     .route("/", auditRouter)
     .route("/", pagesRouter);
 

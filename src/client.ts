@@ -5,6 +5,7 @@ import type * as audit from "./routes/audit/audit.routes";
 import type * as auth from "./routes/auth/auth.routes";
 import type * as keys from "./routes/keys/keys.routes";
 import type * as me from "./routes/me/me.routes";
+import type * as mfa from "./routes/mfa/mfa.routes";
 import type * as sessions from "./routes/sessions/sessions.routes";
 import type * as system from "./routes/system/system.routes";
 import type * as users from "./routes/users/users.routes";
@@ -41,6 +42,12 @@ type ApiSchema = RouteSchema<typeof system.health> &
   RouteSchema<typeof me.changePassword> &
   RouteSchema<typeof me.resendVerification> &
   RouteSchema<typeof me.changeEmail> &
+  RouteSchema<typeof mfa.startTotp> &
+  RouteSchema<typeof mfa.confirmTotp> &
+  RouteSchema<typeof mfa.disableTotp> &
+  RouteSchema<typeof mfa.regenerateBackupCodes> &
+  RouteSchema<typeof mfa.clearUserMfa> &
+  RouteSchema<typeof mfa.loginMfa> &
   RouteSchema<typeof audit.listAudit>;
 
 /** Every API operation with its request and response types, for `hc<AppType>` (hono/client). */

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { weakSecretReason } from "./auth/secret-strength";
 import { type SigningJwk, signingKeySet } from "./auth/signing-keys";
 import { randomToken } from "./auth/tokens";
+import { type MfaKey, mfaKeyText, mfaOldKeys, randomMfaKey } from "./mfa/mfa-keys";
 
 /** Raised when the environment is invalid; the message names the variable. */
 export class ConfigError extends Error {
@@ -18,6 +19,7 @@ const rateLimitDefaults = {
   RESET_PASSWORD: "10/60",
   REFRESH: "60/60",
   VERIFY_EMAIL: "5/60",
+  LOGIN_MFA: "20/60",
 } as const;
 export type RateLimitedRoute = keyof typeof rateLimitDefaults;
 export const rateLimitedRoutes = Object.keys(rateLimitDefaults) as RateLimitedRoute[];
@@ -105,6 +107,16 @@ const plainVars = {
     .enum(["on", "off"])
     .default("on")
     .transform((v) => v === "on"),
+  // The issuer an authenticator app shows beside the account (otpauth URI); no ':' (the URI's
+  // separator of issuer and account).
+  MFA_ISSUER: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[^:]+$/, "must not contain ':'")
+    .default("User API"),
+  // How long the mfa_token of a login's password step lasts.
+  MFA_TOKEN_TTL: z.coerce.number().int().min(30).max(3600).default(300),
   // Node: on SIGTERM/SIGINT, how long requests in flight and mail get to finish before they are cut.
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(8000),
 };
@@ -120,6 +132,9 @@ export const envSchema = z.object({
   ...plainVars,
   // The rest are renamed or grouped by toConfig.
   JWT_SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  // AES-256-GCM key of the TOTP secrets; old keys only decrypt (docs/api.md, key rotation).
+  MFA_ENCRYPTION_KEY: mfaKeyText.optional(),
+  MFA_OLD_ENCRYPTION_KEYS: mfaOldKeys.default([]),
   LOGIN_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
   LOGIN_LOCKOUT_BASE: seconds(60),
   ...rateLimitVars,
@@ -135,6 +150,12 @@ function productionRules(vars: Vars, ctx: z.RefinementCtx<Vars>) {
     ctx.addIssue({ code: "custom", path: [name], message });
   if (vars.EXPOSE_RESET_TOKEN) {
     refuse("EXPOSE_RESET_TOKEN", "must not be enabled when NODE_ENV=production");
+  }
+  if (!vars.MFA_ENCRYPTION_KEY) {
+    refuse(
+      "MFA_ENCRYPTION_KEY",
+      "required when NODE_ENV=production (32 random bytes in base64: `openssl rand -base64 32`)",
+    );
   }
   if (!vars.JWT_SECRET_KEY) {
     refuse("JWT_SECRET_KEY", "required when NODE_ENV=production (at least 32 random characters)");
@@ -161,6 +182,11 @@ function toConfig(vars: Vars) {
     ...(plain as { [K in keyof PlainVars as CamelCase<K>]: PlainVars[K] }),
     // Only outside production (see productionRules): tokens then die with the process.
     jwtSecret: vars.JWT_SECRET_KEY ?? randomToken(),
+    // Only outside production (see productionRules): enrolled factors then die with the process.
+    mfaKeys: [vars.MFA_ENCRYPTION_KEY ?? randomMfaKey(), ...vars.MFA_OLD_ENCRYPTION_KEYS] as [
+      MfaKey,
+      ...MfaKey[],
+    ],
     lockout: { threshold: vars.LOGIN_LOCKOUT_THRESHOLD, baseSeconds: vars.LOGIN_LOCKOUT_BASE },
     // Per client IP and route; null is `off`.
     rateLimits: Object.fromEntries(
@@ -198,6 +224,11 @@ export function loadConfig(
   if (raw.JWT_SECRET_KEY === undefined) {
     warnings.push(
       "JWT_SECRET_KEY is not set: using a random key for this process; tokens will not survive a restart.",
+    );
+  }
+  if (raw.MFA_ENCRYPTION_KEY === undefined) {
+    warnings.push(
+      "MFA_ENCRYPTION_KEY is not set: using a random key for this process; second factors enrolled now will not survive a restart.",
     );
   }
   if (config.exposeResetToken) {

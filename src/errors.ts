@@ -18,6 +18,13 @@ export const errorTable = {
     status: 400,
     description: "Unknown, used, voided or expired email verification token",
   },
+  INVALID_MFA_CODE: {
+    status: 400,
+    // The one code with a second status: a failed login at the login's second step.
+    alsoStatus: 401,
+    description:
+      "Wrong, already used or out-of-window second-factor code (401 at /api/user/login/mfa, where it counts as a failed login)",
+  },
   UNAUTHORIZED: {
     status: 401,
     description: "Wrong credentials, or a missing, invalid, expired or revoked token",
@@ -41,7 +48,10 @@ export const errorTable = {
     status: 503,
     description: "Database unavailable, or password hashing saturated (with Retry-After)",
   },
-} as const satisfies Record<string, { status: ContentfulStatusCode; description: string }>;
+} as const satisfies Record<
+  string,
+  { status: ContentfulStatusCode; description: string; alsoStatus?: ContentfulStatusCode }
+>;
 
 export const ErrorCodeSchema = z.enum(
   Object.keys(errorTable) as [keyof typeof errorTable, ...(keyof typeof errorTable)[]],
@@ -62,15 +72,20 @@ export type ErrorBody = z.output<typeof ErrorBodySchema>;
 
 /** The one error type handlers throw; `onError` turns it into the contract's error body. */
 export class ApiError extends Error {
-  readonly status: ErrorStatus;
+  readonly status: ErrorStatus | 401;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly options: { details?: ErrorDetail[]; headers?: Record<string, string> } = {},
+    readonly options: {
+      details?: ErrorDetail[];
+      headers?: Record<string, string>;
+      /** Another status than the table's, for the one code two routes answer differently. */
+      status?: ErrorStatus | 401;
+    } = {},
   ) {
     super(message);
-    this.status = errorTable[code].status;
+    this.status = options.status ?? errorTable[code].status;
   }
 
   get body(): ErrorBody {
@@ -134,6 +149,14 @@ export const alreadyTaken = () => conflict("Username or email is already taken."
 
 /** POST /api/me/verify_email for an address already proven. */
 export const alreadyVerified = () => conflict("Your email address is already verified.");
+/**
+ * A second-factor code that is wrong, already used or outside the window: 400 on the account's own
+ * routes, 401 at the login's second step (a failed login there).
+ */
+export const invalidMfaCode = (status: 400 | 401 = 400) =>
+  new ApiError("INVALID_MFA_CODE", "Invalid authentication code.", {
+    ...(status === 401 && { status, headers: { "WWW-Authenticate": "Bearer" } }),
+  });
 
 export const invalidResetToken = () =>
   new ApiError("INVALID_RESET_TOKEN", "Invalid or expired token.");

@@ -2,6 +2,7 @@ import { pruneRateLimits } from "./abuse/rate-limit.store";
 import { failureFields } from "./db/failure";
 import type { Deps } from "./deps";
 import { pruneLoginThrottles } from "./login/login-throttle.store";
+import { pruneMfaChallenges } from "./mfa/mfa-login.store";
 import { pruneResetTokens } from "./password-reset/reset-token.store";
 import { pruneSessions } from "./sessions/session.store";
 
@@ -15,6 +16,7 @@ export type PruneCounts = {
   resetTokens: number;
   loginThrottles: number;
   rateLimits: number;
+  mfaChallenges: number;
 };
 
 export type PruneDeps = Pick<Deps, "db" | "config" | "clock">;
@@ -30,7 +32,8 @@ export async function pruneStaleRows(
   const resetTokens = await pruneResetTokens(db, now, config.resetEmailInterval, signal);
   const loginThrottles = await pruneLoginThrottles(db, now, signal);
   const rateLimits = await pruneRateLimits(db, now, Math.max(0, ...windows), signal);
-  return { ...sessions, resetTokens, loginThrottles, rateLimits };
+  const mfaChallenges = await pruneMfaChallenges(db, now, signal);
+  return { ...sessions, resetTokens, loginThrottles, rateLimits, mfaChallenges };
 }
 
 /**

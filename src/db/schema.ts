@@ -33,6 +33,9 @@ export const users = pgTable(
     mailLanguage: text("mail_language"),
     // Bumped whenever a change must revoke the account's access tokens (claim `ver`).
     tokenVersion: integer("token_version").notNull().default(0),
+    // A confirmed second factor (mfa_factors) asks every login for a code; read with the account,
+    // so the public user and the login need no join.
+    mfaEnabled: boolean("mfa_enabled").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull(),
     // What the admin search matches: username, email and names lower-cased once, on write, and
@@ -172,6 +175,55 @@ export const mailDelivery = pgTable(
   () => [check("mail_delivery_one_row", sql`id = 1`)],
 );
 
+/**
+ * An account's TOTP secret (RFC 6238), pending until a first code confirms it (users.mfa_enabled),
+ * encrypted with AES-256-GCM (src/mfa/secret-box.ts): never stored in the clear.
+ */
+export const mfaFactors = pgTable("mfa_factors", {
+  userId: integer("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  // base64url of IV || ciphertext || tag; the account id is the additional data.
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  // Which MFA encryption key sealed it (the first 8 hex digits of its SHA-256), for rotation.
+  keyId: text("key_id").notNull(),
+  // The last 30 s step a code was accepted for: a code of that step or an older one is refused.
+  lastUsedStep: bigint("last_used_step", { mode: "number" }),
+  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+});
+
+/** Single-use backup codes of an enabled factor, as SHA-256 hex; using one deletes it. */
+export const mfaBackupCodes = pgTable(
+  "mfa_backup_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+  },
+  (t) => [index("mfa_backup_codes_user_idx").on(t.userId)],
+);
+
+/**
+ * The second step of a login with a factor: an opaque token (stored as SHA-256 hex) bound to the
+ * account, its token version at the password check and the login name that check counted under.
+ */
+export const mfaChallenges = pgTable(
+  "mfa_challenges",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenVersion: integer("token_version").notNull(),
+    login: text("login").notNull(),
+    failures: integer("failures").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [index("mfa_challenges_user_idx").on(t.userId)],
+);
+
 /** What the audit log records, by name (docs/api.md, the audit log). */
 export const auditActions = [
   "user.registered",
@@ -185,6 +237,10 @@ export const auditActions = [
   "password.changed",
   "user.updated",
   "user.deleted",
+  "mfa.enabled",
+  "mfa.disabled",
+  "mfa.backup_codes_regenerated",
+  "login.mfa_failed",
   "email.verification_sent",
   "email.verified",
   "email.change_requested",
@@ -217,7 +273,8 @@ export const auditLog = pgTable(
     // The names of the changed fields (API names: first_name, password…), never their values.
     fields: text("fields").array().notNull().default(sql`'{}'::text[]`),
     // A short word saying why, for the entries with more than one cause (login.failed: "password",
-    // "unknown_account", "deactivated"; logout: "session" or "all").
+    // "unknown_account", "deactivated"; logout: "session" or "all"; login.succeeded: "totp" or
+    // "backup_code" when a second factor was used; mfa.disabled: "self" or "admin").
     detail: text("detail"),
   },
   (t) => [

@@ -11,6 +11,7 @@ import {
   forbidden,
   internalError,
   invalidJson,
+  invalidMfaCode,
   invalidRequest,
   invalidResetToken,
   invalidVerificationToken,
@@ -49,6 +50,7 @@ const errorExamples: { [C in ErrorCode]: Pick<ApiError, "body" | "options"> } = 
   INVALID_JSON: invalidJson(),
   INVALID_RESET_TOKEN: invalidResetToken(),
   INVALID_VERIFICATION_TOKEN: invalidVerificationToken(),
+  INVALID_MFA_CODE: invalidMfaCode(),
   UNAUTHORIZED: unauthorized(),
   FORBIDDEN: forbidden(),
   EMAIL_NOT_VERIFIED: emailNotVerified(),
@@ -69,8 +71,11 @@ const errorHeaders: Record<string, string> = {
   "WWW-Authenticate": "The scheme to authenticate with: Bearer",
 };
 
-/** One response for the codes sharing a status: each code described and given its example. */
-function errorResponse(codes: ErrorCode[]) {
+/**
+ * One response for the codes sharing a status: each code described and given its example. Also for
+ * a route whose status for a code is not the table's (INVALID_MFA_CODE at the login's second step).
+ */
+export function errorResponse(codes: ErrorCode[]) {
   const headerNames = new Set(
     codes.flatMap((c) => Object.keys(errorExamples[c].options.headers ?? {})),
   );

@@ -104,6 +104,8 @@ export type LoginAudit = {
   occasion: Occasion;
   /** The account the login name found, when it found one. */
   account?: Party;
+  /** What a failure is recorded as, when not a wrong password (login.failed): a wrong code. */
+  failure?: { action: "login.mfa_failed"; detail: string };
 };
 
 /**
@@ -165,9 +167,11 @@ export async function recordFailure(
       ${MAX_LOCKOUT_SECONDS}) * interval '1 second' end`;
   const { account: target } = audit;
   // An unknown name is not stored: it may be a password typed into the wrong field.
-  const failed = target
-    ? ({ action: "login.failed", target, detail: "password" } as const)
-    : ({ action: "login.failed", detail: "unknown_account" } as const);
+  const failed = audit.failure
+    ? { ...audit.failure, target }
+    : target
+      ? ({ action: "login.failed", target, detail: "password" } as const)
+      : ({ action: "login.failed", detail: "unknown_account" } as const);
   // The same `prior` as verifiedPasswordGate's, so that priorLock reads it.
   const { prior } = passwordGate;
   const wasLocked = sql`coalesce((select locked_until from ${prior}) > ${time}, false)`;

@@ -18,12 +18,13 @@ import {
 // with its audit entry.
 
 /** The caller as its access token found it. */
-type Me = Pick<User, "id" | "username" | "role" | "tokenVersion">;
+export type Me = Pick<User, "id" | "username" | "role" | "tokenVersion">;
 
 /** What a statement here says: how long the name is still locked for, and whether it acted. */
 type Outcome = LockRow & { done: boolean };
 
-const stillHolds = (me: Me) =>
+/** The caller's row while its token still holds and the name's lock allowed the password. */
+export const stillHolds = (me: Me) =>
   sql`id = ${me.id} and token_version = ${me.tokenVersion} and active and exists (select 1 from ${passwordGate.allowed})`;
 
 /**

@@ -465,6 +465,7 @@ export function toPublicUser(user: User) {
     role: user.role,
     active: user.active,
     email_verified: user.emailVerified,
+    mfa_enabled: user.mfaEnabled,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
   };

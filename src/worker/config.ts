@@ -3,9 +3,10 @@ import { z } from "zod";
 import { type Config, envSchema, loadConfig } from "../config";
 
 /**
- * The Worker's variables: the shared ones, its Hyperdrive binding, and JWT_SECRET_KEY in every
- * NODE_ENV (unlike Node): a key generated per isolate would make tokens fail whenever a request
- * lands on another isolate, which on Workers is any time. In production APP_URL too: without it
+ * The Worker's variables: the shared ones, its Hyperdrive binding, and JWT_SECRET_KEY and
+ * MFA_ENCRYPTION_KEY in every NODE_ENV (unlike Node): a key generated per isolate would make tokens
+ * fail, and second factors unreadable, whenever a request lands on another isolate, which on
+ * Workers is any time. In production APP_URL too: without it
  * reset links take the request's origin, and behind a wildcard route or a forwarding proxy the
  * client's Host would choose where the mailed token goes; EMAIL_VERIFY_URL likewise.
  */
@@ -18,6 +19,9 @@ const workerEnvSchema = envSchema
     ),
     JWT_SECRET_KEY: envSchema.shape.JWT_SECRET_KEY.nonoptional(
       "secret missing; set it with `wrangler secret put JWT_SECRET_KEY` (locally: .dev.vars)",
+    ),
+    MFA_ENCRYPTION_KEY: envSchema.shape.MFA_ENCRYPTION_KEY.nonoptional(
+      "secret missing; set it with `wrangler secret put MFA_ENCRYPTION_KEY` (32 random bytes in base64: `openssl rand -base64 32`; locally: .dev.vars)",
     ),
   })
   .superRefine((vars, ctx) => {

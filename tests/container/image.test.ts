@@ -20,6 +20,7 @@ import { run } from "../support/project-dir";
 // where none is pulled; without an engine this file fails, saying so: it is never skipped.
 
 const SECRET = "container-test-secret-0123456789abcdef";
+const MFA_KEY = "bWZhLWtleS1mb3ItdGhlLWNvbnRhaW5lci10ZXN0cyE=";
 /** A base image for the Dockerfile's NODE_IMAGE, or its own default (pulled by the engine). */
 const NODE_IMAGE = process.env.CONTAINER_NODE_IMAGE;
 const id = `${process.pid}-${Date.now().toString(36)}`;
@@ -48,7 +49,7 @@ async function composeConfig(env: Record<string, string>) {
 
 /** compose.yaml's services with every variable resolved, JWT_SECRET_KEY set. */
 async function resolvedServices() {
-  const config = await composeConfig({ JWT_SECRET_KEY: SECRET });
+  const config = await composeConfig({ JWT_SECRET_KEY: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY });
   expect(config.code, config.stderr).toBe(0);
   return composeServices(config.stdout);
 }
@@ -204,7 +205,7 @@ describe("the image", () => {
 
 describe("compose.yaml, read by Docker Compose", () => {
   it("is valid, and refuses to run without a JWT_SECRET_KEY", async () => {
-    const valid = await composeConfig({ JWT_SECRET_KEY: SECRET });
+    const valid = await composeConfig({ JWT_SECRET_KEY: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY });
     expect(valid.code, valid.stderr).toBe(0);
     expect(valid.stdout).toContain("condition: service_completed_successfully");
     const refused = await composeConfig({});

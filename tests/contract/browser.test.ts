@@ -5,6 +5,7 @@ import { DOC_CSP, PAGE_CSP } from "../../src/routes/pages/pages.handlers";
 import { resetMailsTo } from "../support/auth-helpers";
 import { closeApiAndBrowser, openApiAndBrowser } from "../support/browser";
 import type { ContractApi } from "../support/contract-api";
+import { awayFromStepEdge, codeAt } from "../support/mfa-helpers";
 
 const SCREENSHOT = fileURLToPath(new URL("../../docs/swagger-ui.png", import.meta.url));
 // What Chromium logs for a response of 400, which the reset page is made to provoke.
@@ -181,6 +182,44 @@ describe("GET /doc in a browser, offline", () => {
       await drawn(page, count);
       const again = await tryItOut(readOwn, fillUsername(username));
       expect(again.status, "the token is still set after a reload").toBe(200);
+      expectCleanRun(run);
+    },
+  );
+});
+
+describe("a second factor enrolled through /doc", () => {
+  it(
+    "starts the enrolment and confirms it with a code, with the bearer token set in Authorize",
+    BROWSER_TEST,
+    async () => {
+      const count = (await documentedOperations()).length;
+      const user = await api.signedIn();
+      const run = await openBrowser();
+      const { page } = run;
+      await openDoc(run, count);
+      await page.locator(".auth-wrapper .btn.authorize").click();
+      const modal = page.locator(".modal-ux");
+      await modal.locator("input").fill(user.token);
+      await modal.getByRole("button", { name: "Apply credentials" }).click();
+      await modal.getByRole("button", { name: "Close" }).click();
+
+      const started = await tryItOut(
+        operation(page, "post", "/api/me/mfa/totp"),
+        fillBody({ password: user.password }),
+      );
+      expect(started.status).toBe(200);
+      expect(started.body.secret).toMatch(/^[A-Z2-7]{32}$/);
+      expect(started.body.otpauth_url).toMatch(/^otpauth:\/\/totp\//);
+
+      await awayFromStepEdge(api);
+      const confirmed = await tryItOut(
+        operation(page, "post", "/api/me/mfa/totp/confirm"),
+        fillBody({ code: codeAt(api, started.body.secret) }),
+      );
+      expect(confirmed.status).toBe(200);
+      expect(confirmed.body.backup_codes).toHaveLength(10);
+      const me = await api.send("GET", "/api/me", undefined, user.token);
+      expect(await me.json()).toMatchObject({ mfa_enabled: true });
       expectCleanRun(run);
     },
   );

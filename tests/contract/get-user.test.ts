@@ -28,6 +28,7 @@ describe("GET /api/user/{username}", () => {
       role: "USER",
       active: true,
       email_verified: false,
+      mfa_enabled: false,
       created_at: row?.createdAt.toISOString(),
       updated_at: row?.updatedAt.toISOString(),
     });

@@ -156,6 +156,7 @@ describe("GET /api/users: the page", () => {
         role: row.role,
         active: row.active,
         email_verified: row.emailVerified,
+        mfa_enabled: row.mfaEnabled,
         created_at: row.createdAt.toISOString(),
         updated_at: row.updatedAt.toISOString(),
       });

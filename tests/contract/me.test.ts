@@ -32,6 +32,7 @@ async function publicBody(username: string) {
     role: row.role,
     active: row.active,
     email_verified: row.emailVerified,
+    mfa_enabled: row.mfaEnabled,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

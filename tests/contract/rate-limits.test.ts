@@ -14,6 +14,15 @@ import {
 } from "../support/auth-helpers";
 import { type ContractApi, startApi } from "../support/contract-api";
 import {
+  awayFromStepEdge,
+  codeAt,
+  enrolledUser,
+  factorState,
+  loginMfa,
+  passwordStep,
+  wrongCode,
+} from "../support/mfa-helpers";
+import {
   expectRateLimited,
   loginPair,
   refresh,
@@ -39,6 +48,7 @@ beforeAll(async () => {
         RATE_LIMIT_FORGET_PASSWORD: LIMITED,
         RATE_LIMIT_RESET_PASSWORD: LIMITED,
         RATE_LIMIT_REFRESH: LIMITED,
+        RATE_LIMIT_LOGIN_MFA: LIMITED,
       },
     }),
     // An empty value means unset: the contract's defaults (forget_password 5/60, one reset mail
@@ -134,6 +144,23 @@ const rateLimitEntries = async () =>
       .from(auditLog)
       .where(and(eq(auditLog.action, "login.throttled"), eq(auditLog.detail, "rate_limit")))
   ).length;
+
+describe("RATE_LIMIT_LOGIN_MFA", () => {
+  it("answers the login's second step after the limit with 429, even with the right code, spending nothing", async () => {
+    const user = await enrolledUser(limited);
+    await freshBudgets(limited);
+    await awayFromStepEdge(limited);
+    const mfa_token = await passwordStep(limited, user.username, user.password);
+    for (let i = 0; i < 3; i++) {
+      const res = await loginMfa(limited, { mfa_token, code: wrongCode(limited, user.secret) });
+      expect(res.status).toBe(401);
+    }
+    const before = await factorState(limited, user.username);
+    const right = { mfa_token, code: codeAt(limited, user.secret) };
+    await expectOverLimit(await loginMfa(limited, right), DAY);
+    expect(await factorState(limited, user.username)).toEqual(before);
+  });
+});
 
 describe("RATE_LIMIT_FORGET_PASSWORD", () => {
   it("answers the request after the limit with 429, creating no token and sending no mail", async () => {

@@ -94,6 +94,7 @@ describe("PUT /api/user/{username}: who may update whom", () => {
       role: "USER",
       active: true,
       email_verified: false,
+      mfa_enabled: false,
       created_at: row?.createdAt.toISOString(),
       updated_at: row?.updatedAt.toISOString(),
     });

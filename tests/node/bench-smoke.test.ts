@@ -54,6 +54,8 @@ describe("npm run bench -- --smoke", () => {
     expect(report.roundTrips.map((c) => c.name)).toEqual([
       "register",
       "login (success)",
+      "login with a factor: password step",
+      "login with a factor: code step",
       "login (wrong password)",
       "forget_password",
       "reset_password",

@@ -6,9 +6,17 @@ import { malformedKeySets, newSigningKey } from "../support/jwk-helpers";
 
 // 32 random bytes, base64url: strong enough for production.
 const KEY = "TEIzp3EvIE5B1xRo3oqYh014XjjFKkH-aXw6UL7nkis";
+/** 32 bytes, base64: what production requires as MFA_ENCRYPTION_KEY. */
+const MFA_KEY = "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 const variables = Object.keys(envSchema.shape);
 /** The variables the Config regroups or renames instead of keeping their own field. */
-const grouped = ["JWT_SECRET_KEY", "LOGIN_LOCKOUT_THRESHOLD", "LOGIN_LOCKOUT_BASE"];
+const grouped = [
+  "JWT_SECRET_KEY",
+  "MFA_ENCRYPTION_KEY",
+  "MFA_OLD_ENCRYPTION_KEYS",
+  "LOGIN_LOCKOUT_THRESHOLD",
+  "LOGIN_LOCKOUT_BASE",
+];
 const isRateLimit = (name: string) => name.startsWith("RATE_LIMIT_");
 const camelCase = (name: string) =>
   name.toLowerCase().replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -34,7 +42,7 @@ describe("each variable maps to one Config field", () => {
 
   it("every Config field comes from a variable", () => {
     expect(Object.keys(config).sort()).toEqual(
-      [...plain.map(camelCase), "jwtSecret", "lockout", "rateLimits"].sort(),
+      [...plain.map(camelCase), "jwtSecret", "mfaKeys", "lockout", "rateLimits"].sort(),
     );
   });
 
@@ -69,15 +77,19 @@ describe("loadConfig", () => {
   });
 
   it("outside production, a missing JWT_SECRET_KEY is a random key per load, with a warning", () => {
-    const first = loadConfig({ NODE_ENV: "development" });
-    const second = loadConfig({ JWT_SECRET_KEY: "" });
+    const first = loadConfig({ NODE_ENV: "development", MFA_ENCRYPTION_KEY: MFA_KEY });
+    const second = loadConfig({ JWT_SECRET_KEY: "", MFA_ENCRYPTION_KEY: MFA_KEY });
     expect(first.config.jwtSecret.length).toBeGreaterThanOrEqual(32);
     expect(first.config.jwtSecret).not.toBe(second.config.jwtSecret);
     expect(first.warnings).toEqual([expect.stringMatching(/^JWT_SECRET_KEY is not set/)]);
   });
 
   it("warns that EXPOSE_RESET_TOKEN returns tokens", () => {
-    const { warnings } = loadConfig({ JWT_SECRET_KEY: KEY, EXPOSE_RESET_TOKEN: "1" });
+    const { warnings } = loadConfig({
+      JWT_SECRET_KEY: KEY,
+      MFA_ENCRYPTION_KEY: MFA_KEY,
+      EXPOSE_RESET_TOKEN: "1",
+    });
     expect(warnings).toEqual([expect.stringMatching(/^EXPOSE_RESET_TOKEN=true/)]);
   });
 
@@ -88,7 +100,41 @@ describe("loadConfig", () => {
     expect(
       problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY, EXPOSE_RESET_TOKEN: "true" }),
     ).toMatch(/^ {2}EXPOSE_RESET_TOKEN: must not be enabled when NODE_ENV=production$/m);
-    expect(problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY })).toBeUndefined();
+    expect(
+      problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY, MFA_ENCRYPTION_KEY: MFA_KEY }),
+    ).toBeUndefined();
+  });
+
+  it("in production, requires MFA_ENCRYPTION_KEY, naming it; elsewhere a random one, with a warning", () => {
+    expect(problem({ NODE_ENV: "production", JWT_SECRET_KEY: KEY })).toMatch(
+      /^ {2}MFA_ENCRYPTION_KEY: required when NODE_ENV=production/m,
+    );
+    const { config, warnings } = loadConfig({ JWT_SECRET_KEY: KEY });
+    expect(config.mfaKeys).toHaveLength(1);
+    expect(warnings).toEqual([expect.stringMatching(/^MFA_ENCRYPTION_KEY is not set/)]);
+  });
+
+  it.each([
+    ["too short", "c2hvcnQ="],
+    ["not base64", "%".repeat(43)],
+    ["33 bytes", "A".repeat(44)],
+  ])("refuses an MFA_ENCRYPTION_KEY that is %s, quoting nothing", (_label, value) => {
+    const message = problem({ JWT_SECRET_KEY: KEY, MFA_ENCRYPTION_KEY: value });
+    expect(message).toMatch(/^ {2}MFA_ENCRYPTION_KEY: must be 32 bytes in base64/m);
+    expect(message).not.toContain(value);
+  });
+
+  it("takes MFA_OLD_ENCRYPTION_KEYS for decrypting, after the current key, each with its id", () => {
+    const old = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    const { config } = loadConfig({
+      JWT_SECRET_KEY: KEY,
+      MFA_ENCRYPTION_KEY: MFA_KEY,
+      MFA_OLD_ENCRYPTION_KEYS: ` ${old} ,`,
+    });
+    expect(config.mfaKeys.map((k) => k.bytes.length)).toEqual([32, 32]);
+    expect(config.mfaKeys[1]?.bytes[31]).toBe(31);
+    expect(config.mfaKeys[0]?.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(config.mfaKeys[0]?.id).not.toBe(config.mfaKeys[1]?.id);
   });
 
   it("names every invalid variable", () => {
@@ -101,7 +147,8 @@ describe("loadConfig", () => {
 });
 
 describe("in production, a JWT_SECRET_KEY with low entropy is refused", () => {
-  const production = (key: string) => problem({ NODE_ENV: "production", JWT_SECRET_KEY: key });
+  const production = (key: string) =>
+    problem({ NODE_ENV: "production", JWT_SECRET_KEY: key, MFA_ENCRYPTION_KEY: MFA_KEY });
 
   it.each([
     ["32 × a", "a".repeat(32)],
@@ -187,6 +234,7 @@ describe("JWT_SIGNING_KEYS", () => {
       const message = problem({
         NODE_ENV: "production",
         JWT_SECRET_KEY: KEY,
+        MFA_ENCRYPTION_KEY: MFA_KEY,
         JWT_SIGNING_KEYS: value,
       });
       expect(message).toMatch(new RegExp(`^ {2}${names.replaceAll(".", "\\.")}: `, "m"));

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,7 +98,12 @@ describe("the image's commands, run on this machine", () => {
   const url = new URL(base);
   url.pathname = `/${name}`;
   const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
-  const env = { NODE_ENV: "production", DATABASE_URL: url.toString(), JWT_SECRET_KEY: SECRET };
+  const env = {
+    NODE_ENV: "production",
+    DATABASE_URL: url.toString(),
+    JWT_SECRET_KEY: SECRET,
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  };
   /** The image's ENTRYPOINT followed by `args`, in the image's working directory. */
   const inImage = (args: string[], extra: Record<string, string>) =>
     run(app, entrypoint[0] as string, [...entrypoint.slice(1).map(inApp), ...args], extra);

@@ -98,6 +98,7 @@ describe("the prune job", () => {
       resetTokens: 0,
       loginThrottles: 0,
       rateLimits: 1,
+      mfaChallenges: 0,
     });
     // Stopped: no run follows.
     const key = await staleCounter();

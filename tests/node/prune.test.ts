@@ -47,7 +47,14 @@ afterAll(() => database.drop());
 /** An API of the test's own (its clock, its settings) on the shared database. */
 const freshApi = (env: Record<string, string> = {}) => createTestApi({ env, database });
 
-const NONE = { refreshTokens: 0, sessions: 0, resetTokens: 0, loginThrottles: 0, rateLimits: 0 };
+const NONE = {
+  refreshTokens: 0,
+  sessions: 0,
+  resetTokens: 0,
+  loginThrottles: 0,
+  rateLimits: 0,
+  mfaChallenges: 0,
+};
 const prune = (api: NodeTestApi) => pruneStaleRows(api.deps);
 
 /** Rows per table, by the tables' SQL names. */

@@ -72,6 +72,7 @@ describe("npm run db:seed-users on Postgres", () => {
       {
         NODE_ENV: "production",
         JWT_SECRET_KEY: "k3Jf9QmZ2xV7pL4sW8nR1tY6cB0dH5gA-_eUoIiPqXz",
+        MFA_ENCRYPTION_KEY: "c2VlZC11c2Vycy10ZXN0LW1mYS1rZXktMDEyMzQ1Njc=",
       },
       "Refusing to seed test accounts with NODE_ENV=production",
     ],

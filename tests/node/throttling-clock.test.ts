@@ -298,6 +298,7 @@ describe("configuration of the throttles", () => {
       RESET_PASSWORD: { count: 10, seconds: 60 },
       REFRESH: { count: 60, seconds: 60 },
       VERIFY_EMAIL: { count: 5, seconds: 60 },
+      LOGIN_MFA: { count: 20, seconds: 60 },
     });
     expect(config).toMatchObject({
       emailVerifyTtl: 86_400,
@@ -319,6 +320,7 @@ describe("configuration of the throttles", () => {
         RATE_LIMIT_RESET_PASSWORD: "100/1",
         RATE_LIMIT_REFRESH: "off",
         RATE_LIMIT_VERIFY_EMAIL: "2/30",
+        RATE_LIMIT_LOGIN_MFA: "7/30",
       }),
     );
     expect(config.rateLimits).toEqual({
@@ -328,6 +330,7 @@ describe("configuration of the throttles", () => {
       RESET_PASSWORD: { count: 100, seconds: 1 },
       REFRESH: null,
       VERIFY_EMAIL: { count: 2, seconds: 30 },
+      LOGIN_MFA: { count: 7, seconds: 30 },
     });
   });
 
@@ -338,6 +341,7 @@ describe("configuration of the throttles", () => {
     "RESET_PASSWORD",
     "REFRESH",
     "VERIFY_EMAIL",
+    "LOGIN_MFA",
   ];
   const invalid = ["abc", "0/60", "3/0", "3/", "/60", "-1/60", "3 / 60", "3/60s", "1.5/60"];
   it.each(routes.flatMap((route) => invalid.map((value) => [`RATE_LIMIT_${route}`, value])))(

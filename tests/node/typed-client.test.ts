@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest"
 import type { App } from "../../src/app";
 import type { AppType } from "../../src/client";
 import { type ErrorBody, forbidden, invalidCredentials } from "../../src/errors";
-import type { RegisterBody, TokenResponse } from "../../src/routes/auth/auth.routes";
+import type { MfaRequired, RegisterBody, TokenResponse } from "../../src/routes/auth/auth.routes";
 import type { UserSchema } from "../../src/routes/users/users.routes";
 import { signUpAndReadAccount } from "../fixtures/browser-client/account";
 import { PUBLIC_USER_KEYS } from "../support/contract-api";
@@ -55,6 +55,11 @@ const typedPaths = [
   "/api/user/verify_email",
   "/api/me/sessions",
   "/api/me/sessions/:id",
+  "/api/me/mfa/totp",
+  "/api/me/mfa/totp/confirm",
+  "/api/me/mfa/backup_codes",
+  "/api/user/:username/mfa",
+  "/api/user/login/mfa",
   "/api/audit",
 ] as const;
 
@@ -104,8 +109,13 @@ describe("hc<AppType> (hono/client)", () => {
     });
     expect(login.status).toBe(200);
     if (login.status !== 200) return;
-    const tokens = await login.json();
-    expectTypeOf(tokens).toEqualTypeOf<z.output<typeof TokenResponse>>();
+    const answer = await login.json();
+    expectTypeOf(answer).toEqualTypeOf<
+      z.output<typeof TokenResponse> | z.output<typeof MfaRequired>
+    >();
+    // A new account has no second factor.
+    if ("mfa_required" in answer) throw new Error("a new account asked for a second factor");
+    const tokens = answer;
     expect(tokens.token_type).toBe("Bearer");
     expect(tokens.expires_in).toBe(900);
     expect(tokens.access_token.split(".")).toHaveLength(3);
@@ -156,7 +166,9 @@ describe("hc<AppType> (hono/client)", () => {
 async function loginTokens(username: string, password: string) {
   const res = await client.api.user.login.$post({ json: { username, password } });
   if (res.status !== 200) throw new Error(`login gave ${res.status}`);
-  return res.json();
+  const answer = await res.json();
+  if ("mfa_required" in answer) throw new Error("a new account asked for a second factor");
+  return answer;
 }
 
 describe("the types of hc<AppType>", () => {

@@ -4,6 +4,7 @@ import { expect, it } from "vitest";
 import type { Database } from "../../src/db/database";
 import { internalError } from "../../src/errors";
 import { findByUsername } from "../../src/users/user.store";
+import { base32Bytes, codeAt, wrongCode } from "./mfa-helpers";
 
 /** A running API over HTTP, its database, and everything it logged so far, as text. */
 export type LoggedApi = { url: URL; db: Database; logText(): string };
@@ -120,6 +121,67 @@ export function accessLogCases(api: () => LoggedApi) {
       username,
     ]) {
       expect(text).not.toContain(secret);
+    }
+  });
+
+  it("never logs a second factor's secret, codes, backup codes or mfa_token", async () => {
+    const tag = Math.random().toString(36).slice(2, 8);
+    const username = `mlog_${tag}`;
+    const password = `secret passphrase ${tag}`;
+    const account = {
+      username,
+      first_name: "Log",
+      last_name: "Mfa",
+      email: `${username}@example.com`,
+      password,
+    };
+    expect((await send(`mreg-${tag}`, "POST", "/api/user/register", account)).status).toBe(201);
+    const login = await send(`mlogin-${tag}`, "POST", "/api/user/login", { username, password });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const started = await send(
+      `menroll-${tag}`,
+      "POST",
+      "/api/me/mfa/totp",
+      { password },
+      access_token,
+    );
+    const { secret } = (await started.json()) as { secret: string };
+    const now = () => new Date();
+    const firstCode = codeAt({ now }, secret);
+    const confirmed = await send(
+      `mconfirm-${tag}`,
+      "POST",
+      "/api/me/mfa/totp/confirm",
+      { code: firstCode },
+      access_token,
+    );
+    expect(confirmed.status, await confirmed.clone().text()).toBe(200);
+    const { backup_codes } = (await confirmed.json()) as { backup_codes: string[] };
+    const step = await send(`mstep-${tag}`, "POST", "/api/user/login", { username, password });
+    const { mfa_token } = (await step.json()) as { mfa_token: string };
+    const wrong = wrongCode({ now }, secret);
+    expect(
+      (await send(`mwrong-${tag}`, "POST", "/api/user/login/mfa", { mfa_token, code: wrong }))
+        .status,
+    ).toBe(401);
+    const done = await send(`mdone-${tag}`, "POST", "/api/user/login/mfa", {
+      mfa_token,
+      backup_code: backup_codes[0],
+    });
+    expect(done.status).toBe(200);
+    await linesFor(api(), `mdone-${tag}`, 1);
+    const bytes = base32Bytes(secret);
+    const text = api().logText();
+    for (const value of [
+      secret,
+      bytes.toString("hex"),
+      bytes.toString("base64url"),
+      firstCode,
+      wrong,
+      mfa_token,
+      ...backup_codes,
+    ]) {
+      expect(text).not.toContain(value);
     }
   });
 

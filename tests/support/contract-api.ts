@@ -17,6 +17,11 @@ export type ContractApi = ReturnType<typeof apiClient> & {
   mailsTo(address: string): Promise<MailMessage[]>;
   db: Database;
   jwtSecret: string;
+  /**
+   * The server's time: the hand-moved clock in-process, the system clock of the server process or
+   * workerd elsewhere (second factors compute codes for it).
+   */
+  now(): Date;
   /** The API's address over real HTTP (on Node, served from the first call on), for a browser. */
   baseUrl(): Promise<string>;
   close(): Promise<void>;
@@ -31,6 +36,7 @@ export const PUBLIC_USER_KEYS = [
   "first_name",
   "id",
   "last_name",
+  "mfa_enabled",
   "role",
   "updated_at",
   "username",

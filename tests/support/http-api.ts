@@ -68,6 +68,8 @@ export function httpContractApi(parts: {
     db: database.db,
     database,
     jwtSecret: TEST_JWT_SECRET,
+    // Another process on this machine: the system clock.
+    now: () => new Date(),
     async mailsTo(address) {
       return (await settledMails()).filter((m) => m.to === address);
     },

@@ -79,6 +79,7 @@ export async function createTestApi(options: TestApiOptions = {}) {
     ...client,
     unchecked: async (path: string, init?: RequestInit) => app.request(path, init),
     jwtSecret: config.jwtSecret,
+    now: () => clock.now(),
     /** Waits for background work (mail) the requests started. */
     settle: () => Promise.allSettled(pending.splice(0)),
     /** Messages sent to `address` once background work has finished. */

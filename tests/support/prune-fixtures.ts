@@ -12,6 +12,7 @@ export const SEEDED_STALE = {
   resetTokens: 1,
   loginThrottles: 1,
   rateLimits: 1,
+  mfaChallenges: 1,
 };
 
 /** The seeded keys a prune must leave: the live rows, a recently consumed token included. */
@@ -21,6 +22,7 @@ export const SEEDED_LIVE = {
   password_reset_tokens: ["seed-reset-live"],
   login_throttles: ["seed-locked"],
   rate_limits: ["seed-window-live"],
+  mfa_challenges: ["seed-mfa-live"],
 };
 
 /** Stale and live rows of every pruned table, for the account `userId`. */
@@ -52,6 +54,10 @@ export async function seedPruneRows(db: Database, userId: number) {
       ('seed-locked', 5, ${ahead("1 minute")}, now())`);
   await db.execute(sql`insert into rate_limits (key, window_start, count)
     values ('seed-window-old', ${ago("1 hour")}, 3), ('seed-window-live', now(), 3)`);
+  await db.execute(sql`insert into mfa_challenges
+      (token_hash, user_id, token_version, login, failures, created_at, expires_at)
+    values ('seed-mfa-old', ${userId}, 0, 'seed', 0, ${ago("2 hours")}, ${ago("1 hour")}),
+      ('seed-mfa-live', ${userId}, 0, 'seed', 0, now(), ${ahead("5 minutes")})`);
 }
 
 /** The seeded keys present, per table. */
@@ -64,7 +70,7 @@ export async function seededKeys(db: Database) {
     db,
     sql`select ${keys("sessions", "id")}, ${keys("refresh_tokens", "token_hash")},
       ${keys("password_reset_tokens", "token_hash")}, ${keys("login_throttles", "key")},
-      ${keys("rate_limits", "key")}`,
+      ${keys("rate_limits", "key")}, ${keys("mfa_challenges", "token_hash")}`,
   );
   return row;
 }

@@ -1,6 +1,8 @@
 import { rateLimitedRoutes } from "../../src/config";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+/** 32 bytes, base64: the TOTP secrets' key in every test API (the Worker requires one). */
+export const TEST_MFA_KEY = "dGVzdC1tZmEta2V5LXRlc3QtbWZhLWtleS0wMTIzNDU=";
 
 /**
  * The environment every test API starts with, on every runtime. Per-IP limits and the reset-email
@@ -13,6 +15,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
   return {
     NODE_ENV: "test",
     JWT_SECRET_KEY: TEST_JWT_SECRET,
+    MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
     ...Object.fromEntries(rateLimitedRoutes.map((route) => [`RATE_LIMIT_${route}`, "off"])),
     RESET_EMAIL_INTERVAL: "0",
     // A line per request would bury the test report; the access-log tests turn it on.

@@ -7,6 +7,7 @@ import { workerConfig } from "../../src/worker/config";
 import { resetMailsTo } from "../support/auth-helpers";
 import { malformedKeySets } from "../support/jwk-helpers";
 import { TEST_JWT_SECRET } from "../support/node-api";
+import { TEST_MFA_KEY } from "../support/test-env";
 import { createWorkerApi } from "../support/worker-api";
 
 const HYPERDRIVE = { connectionString: "postgres://user:pw@host.hyperdrive.local:5432/db" };
@@ -38,6 +39,14 @@ describe("the Worker's bindings are validated at the entry", () => {
     },
   );
 
+  it.each(["development", "test", "production"])(
+    "requires MFA_ENCRYPTION_KEY even when NODE_ENV=%s (a per-isolate key would lose the factors)",
+    (nodeEnv) => {
+      const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, NODE_ENV: nodeEnv, APP_URL };
+      expect(problem(env)).toMatch(/^ {2}MFA_ENCRYPTION_KEY: secret missing; set it with/m);
+    },
+  );
+
   it("names both when both are missing", () => {
     const message = problem({}) ?? "";
     expect(message).toContain("HYPERDRIVE");
@@ -45,9 +54,16 @@ describe("the Worker's bindings are validated at the entry", () => {
   });
 
   it("names an invalid var through the shared config rules", () => {
-    expect(problem({ HYPERDRIVE, JWT_SECRET_KEY: "short" })).toMatch(/JWT_SECRET_KEY: .*32/);
     expect(
-      problem({ HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, ACCESS_TOKEN_TTL: "soon" }),
+      problem({ HYPERDRIVE, MFA_ENCRYPTION_KEY: TEST_MFA_KEY, JWT_SECRET_KEY: "short" }),
+    ).toMatch(/JWT_SECRET_KEY: .*32/);
+    expect(
+      problem({
+        HYPERDRIVE,
+        MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
+        JWT_SECRET_KEY: TEST_JWT_SECRET,
+        ACCESS_TOKEN_TTL: "soon",
+      }),
     ).toMatch(/ACCESS_TOKEN_TTL/);
   });
 
@@ -55,6 +71,7 @@ describe("the Worker's bindings are validated at the entry", () => {
     const env = {
       HYPERDRIVE,
       JWT_SECRET_KEY: TEST_JWT_SECRET,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
       NODE_ENV: "production",
       EXPOSE_RESET_TOKEN: "true",
     };
@@ -62,7 +79,7 @@ describe("the Worker's bindings are validated at the entry", () => {
   });
 
   it("refuses a low-entropy JWT_SECRET_KEY in production, as on Node, but not in development", () => {
-    const weak = { HYPERDRIVE, JWT_SECRET_KEY: "a".repeat(32) };
+    const weak = { HYPERDRIVE, MFA_ENCRYPTION_KEY: TEST_MFA_KEY, JWT_SECRET_KEY: "a".repeat(32) };
     expect(problem({ ...weak, NODE_ENV: "production" })).toMatch(
       /^ {2}JWT_SECRET_KEY: too weak for NODE_ENV=production: /m,
     );
@@ -70,12 +87,21 @@ describe("the Worker's bindings are validated at the entry", () => {
   });
 
   it("ignores TRUST_PROXY: the client address is CF-Connecting-IP, never X-Forwarded-For", () => {
-    const env = { HYPERDRIVE, JWT_SECRET_KEY: TEST_JWT_SECRET, TRUST_PROXY: "2" };
+    const env = {
+      HYPERDRIVE,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
+      JWT_SECRET_KEY: TEST_JWT_SECRET,
+      TRUST_PROXY: "2",
+    };
     expect(workerConfig(env).trustProxy).toBe(0);
   });
 
   it("requires APP_URL when NODE_ENV=production, and only then", () => {
-    const strong = { HYPERDRIVE, JWT_SECRET_KEY: randomBytes(32).toString("base64url") };
+    const strong = {
+      HYPERDRIVE,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
+      JWT_SECRET_KEY: randomBytes(32).toString("base64url"),
+    };
     expect(problem({ ...strong, NODE_ENV: "production" })).toMatch(
       /^ {2}APP_URL: required on Workers when NODE_ENV=production/m,
     );
@@ -87,7 +113,11 @@ describe("the Worker's bindings are validated at the entry", () => {
   });
 
   it("requires EMAIL_VERIFY_URL when NODE_ENV=production, and only then", () => {
-    const strong = { HYPERDRIVE, JWT_SECRET_KEY: randomBytes(32).toString("base64url") };
+    const strong = {
+      HYPERDRIVE,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
+      JWT_SECRET_KEY: randomBytes(32).toString("base64url"),
+    };
     expect(problem({ ...strong, NODE_ENV: "production", APP_URL })).toMatch(
       /^ {2}EMAIL_VERIFY_URL: required on Workers when NODE_ENV=production/m,
     );
@@ -99,6 +129,7 @@ describe("the Worker's bindings are validated at the entry", () => {
   it("builds the config once per bindings object", () => {
     const env = {
       HYPERDRIVE,
+      MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
       JWT_SECRET_KEY: TEST_JWT_SECRET,
       NODE_ENV: "production",
       APP_URL,
@@ -208,6 +239,7 @@ describe("reset links on Workers in production never follow the request's Host",
 describe("a malformed JWT_SIGNING_KEYS on the Worker", () => {
   const env = {
     HYPERDRIVE,
+    MFA_ENCRYPTION_KEY: TEST_MFA_KEY,
     JWT_SECRET_KEY: TEST_JWT_SECRET,
     NODE_ENV: "production",
     APP_URL,

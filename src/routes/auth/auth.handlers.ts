@@ -13,6 +13,7 @@ import { acceptLanguageOf } from "../../http/language";
 import { occasionOf } from "../../http/occasion";
 import { checkPassword } from "../../login/check-password";
 import { recordSuccess } from "../../login/login-throttle.store";
+import { startMfaLogin } from "../../mfa/mfa-login";
 import { newSession } from "../../sessions/sessions";
 import { insertUser, usernameOrEmailTaken } from "../../users/user.store";
 import type * as routes from "./auth.routes";
@@ -58,12 +59,15 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   const attempt = { login: username, password, refusal: invalidCredentials };
   const user = await checkPassword(deps, attempt, occasion);
   // Told only now that the password is proven; like a deactivated account's, the right password
-  // still clears the name's failures (recordSuccess), and the entry is a login.failed.
+  // still clears the name's failures (recordSuccess), and the entry is a login.failed. Both are
+  // said before a second factor is asked for.
   const refused: "deactivated" | "unverified" | undefined = !user.active
     ? "deactivated"
     : deps.config.requireVerifiedEmail && !user.emailVerified
       ? "unverified"
       : undefined;
+  // The right password of an account with a factor: no tokens yet, and no count reset.
+  if (!refused && user.mfaEnabled) return c.json(await startMfaLogin(deps, username, user), 200);
   const session = refused ? undefined : newSession(deps, user, occasion.at);
   const audit = { occasion, account: user, refused };
   const lockedFor = await recordSuccess(deps.db, username, session?.stored, audit);

@@ -58,6 +58,16 @@ export const TokenResponse = z
   })
   .openapi("TokenResponse");
 
+export const MfaRequired = z
+  .object({
+    mfa_required: z.literal(true),
+    mfa_token: z
+      .string()
+      .openapi({ description: "Opaque; send it with a code to /api/user/login/mfa" }),
+    expires_in: z.number().int().openapi({ description: "Seconds the mfa_token lasts" }),
+  })
+  .openapi("MfaRequired");
+
 export const login = createRoute({
   method: "post",
   path: "/api/user/login",
@@ -67,7 +77,10 @@ export const login = createRoute({
   summary: "Exchange a username (or email) and password for an access token",
   request: { body: jsonContentRequired(LoginBody) },
   responses: {
-    200: jsonContent(TokenResponse, "Access token"),
+    200: jsonContent(
+      z.union([TokenResponse, MfaRequired]),
+      "Access token, or (second factor on) an mfa_token for /api/user/login/mfa",
+    ),
     ...errorResponses(
       ...bodyErrors,
       "UNAUTHORIZED",

@@ -32,6 +32,7 @@ export const UserSchema = z
     email_verified: z
       .boolean()
       .openapi({ description: "Whether the account proved it owns `email` (a link, or a reset)" }),
+    mfa_enabled: z.boolean().openapi({ description: "Whether logins ask for a second factor" }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
