@@ -3,6 +3,7 @@ import type { LoadResult } from "./load";
 import type { MemoryResult } from "./memory";
 import type { BenchReport, Check, WorkloadRow } from "./report";
 import type { StartupResult } from "./startup";
+import type { CpuLoad, WorkerFigures } from "./worker";
 
 type Pair = { api: LoadResult; baseline: LoadResult };
 
@@ -22,6 +23,8 @@ export type Measured = {
   roundTrips: Map<string, number>;
   /** What verifying one token costs, by kind (bench/token-verify.ts). */
   tokens: Check[];
+  /** The API's Worker against the bare one (bench/worker.ts). */
+  worker?: WorkerFigures;
   big?: Pair & { users: number };
 };
 
@@ -113,6 +116,53 @@ function eddsaVersusHs256(pair: Measured["w1eddsa"], roundTrips: number | null) 
   ];
 }
 
+/** The API's Worker against the bare Worker: W1 (target 0.7 ×) and login. */
+function workerRows(w: WorkerFigures): WorkloadRow[] {
+  const versusBare = (
+    name: string,
+    connections: number,
+    pair: WorkerFigures["read"],
+    withTarget: boolean,
+  ) => {
+    const ratio = pair.api.rps / pair.bare.rps;
+    return [
+      row(`Worker: ${name}`, connections, pair.api, {
+        ratio,
+        ratioTo: "bare Worker",
+        ...(withTarget ? { target: "≥ 0.7 × the bare Worker", holds: ratio >= 0.7 } : {}),
+      }),
+      row(`bare Worker: ${name}`, connections, pair.bare),
+    ];
+  };
+  return [
+    ...versusBare("W1 self-read", 10, w.read, true),
+    ...versusBare("login", 4, w.login, false),
+  ];
+}
+
+/** CPU time per request on the Worker side: workerd's, and Postgres's for the W1 runs. */
+function workerCpu(w: WorkerFigures): Check[] {
+  const cpu = (name: string, r: CpuLoad, of: "cpuUs" | "postgresUs" = "cpuUs"): Check => ({
+    name,
+    value: r[of],
+    unit: "µs",
+    target: "",
+    holds: null,
+  });
+  return [
+    cpu("workerd, API Worker, W1 self-read", w.read.api),
+    cpu("workerd, bare Worker, W1 self-read", w.read.bare),
+    cpu("workerd, API Worker, login", w.login.api),
+    cpu("workerd, bare Worker, login", w.login.bare),
+    cpu(
+      "Postgres backends, API Worker, W1 (one new backend per request locally)",
+      w.read.api,
+      "postgresUs",
+    ),
+    cpu("Postgres backends, bare Worker, W1", w.read.bare, "postgresUs"),
+  ];
+}
+
 export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"> {
   const rt = (op: string) => m.roundTrips.get(op) ?? null;
   const w2Ratio = m.w2.rps / m.raw.rate;
@@ -169,6 +219,8 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       ),
     );
   }
+
+  if (m.worker) workloads.push(...workerRows(m.worker));
 
   const roundTrips: Check[] = [...m.roundTrips].map(([name, value]) => {
     const limit = ROUND_TRIP_TARGETS[name];
@@ -249,7 +301,8 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: mem.health.max <= 50,
     },
   ];
-  return { workloads, roundTrips, startup, memory, tokens: m.tokens, notes: NOTES };
+  const worker = m.worker ? workerCpu(m.worker) : undefined;
+  return { workloads, roundTrips, startup, memory, tokens: m.tokens, worker, notes: NOTES };
 }
 
 const NOTES = [
@@ -260,5 +313,6 @@ const NOTES = [
   "Round trips: a TCP proxy between a second API process and Postgres counts, per connection, each burst of client→server bytes that follows server→client bytes. Each operation runs alone, after warm-up runs, and waits for 60 ms of silence before and after (background work included); the median is reported. Queries sent together in one pipeline count once; queries on two connections at once count twice.",
   "Start-up: from spawning `node scripts/start.mjs` (the bundle already current; a start after a source change adds the compile time above) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
   "EdDSA: a third API process with JWT_SIGNING_KEYS (one Ed25519 key) against the first (HS256), alternately; W1 sends one token over and over, so both mostly read the verified-token cache. Token verification: the app's verifyAccessToken in the bench process, one token at a time, on tokens never seen (signature and claims) and seen before (the cache); the bare primitives beside, and again while 4 argon2id hashes fill libuv's thread pool, where Node runs WebCrypto's jobs.",
+  "Worker: the API's Worker (the deployable bundle, `wrangler deploy --dry-run`) and a bare Worker (bench/bare-worker/worker.ts: a postgres.js client per request, HS256 with hono/jwt, one query; login: one query, the same argon2id wasm, an HS256 token) run in one workerd through Miniflare, as `wrangler dev` runs them, each on its own socket, both on the same local Hyperdrive binding; measured in turn, after a warm-up run each. Logins send a new CF-Connecting-IP each. CPU per request: workerd's process CPU (/proc/<pid>/stat) over the run divided by the requests; Postgres's: the CPU of the backends that exited during the run (postmaster's cutime + cstime; other clients' backends count too). The local Hyperdrive opens a new Postgres connection, so a new backend, for every connection the Worker opens; Hyperdrive in production keeps them pooled near the database (docs/workers.md).",
   "Memory: VmRSS/VmHWM from /proc/<pid>/status of the API process; /health is probed one request at a time on its own connection during the 200 concurrent logins.",
 ];

@@ -22,6 +22,7 @@ import {
 import { measureStartup } from "./startup";
 import { sleep } from "./stats";
 import { benchSigningKeys, measureTokenVerification } from "./token-verify";
+import { localPostmaster, measureWorkers, startWorkers } from "./worker";
 import { loginRequests, readUser, refreshRequests, registerRequests } from "./workloads";
 
 /** Everything the bench measures, in order, on a migrated empty database. */
@@ -151,6 +152,24 @@ export async function runScenario(
     );
     await counted.stop();
 
+    log("The API's Worker and a bare Worker in one workerd, on the local Hyperdrive…");
+    const workers = await startWorkers(db.url, secret);
+    let worker: Measured["worker"];
+    try {
+      const token = (await login(workers.api, self)).access;
+      const postmaster = await localPostmaster(db.sql);
+      worker = await measureWorkers(workers, {
+        rounds,
+        duration,
+        self,
+        token,
+        accounts,
+        postmaster,
+      });
+    } finally {
+      await workers.stop();
+    }
+
     let big: Measured["big"];
     if (options.bigUsers > 0) {
       const now = await countUsers(db.sql);
@@ -182,6 +201,7 @@ export async function runScenario(
         startup,
         roundTrips,
         tokens,
+        worker,
         big,
       }),
     };

@@ -31,31 +31,29 @@ declare module "vitest" {
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** A Worker bundled by `wrangler deploy --dry-run`, as Miniflare takes it. */
+export type BuiltWorker = Omit<WorkerBundle, "assetsDirectory">;
+
 /**
- * vitest globalSetup of the worker project: bundles the Worker once, exactly as `npm run deploy`
- * would upload it (`wrangler deploy --dry-run`), into a directory of this run's own.
+ * Bundles the Worker that `config` (a wrangler configuration file) describes, exactly as
+ * `npm run deploy` would upload it, into `outdir`. Also used by the bench (bench/worker.ts).
  */
-export default async function setup(project: TestProject) {
-  const outdir = await mkdtemp(join(tmpdir(), "worker-tests-"));
+export async function bundleWorker(
+  outdir: string,
+  config = join(root, "wrangler.toml"),
+): Promise<BuiltWorker> {
   const wrangler = require.resolve("wrangler/bin/wrangler.js");
   await promisify(execFile)(
     process.execPath,
-    [wrangler, "deploy", "--dry-run", "--outdir", outdir],
+    [wrangler, "deploy", "--dry-run", "--outdir", outdir, "--config", config],
     {
       cwd: root,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
     },
   );
   const files = await readdir(outdir);
-  const config = unstable_readConfig(
-    { config: join(root, "wrangler.toml") },
-    { hideWarnings: true },
-  );
-  // Copied: a later build (tests/worker/bundle.test.ts) rewrites the directory while tests run.
-  const assetsDirectory = join(outdir, "assets");
-  const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
-  await cp(builtAssets, assetsDirectory, { recursive: true });
-  const bundle: WorkerBundle = {
+  const read = unstable_readConfig({ config }, { hideWarnings: true });
+  return {
     miniflarePath: createRequire(require.resolve("wrangler/package.json")).resolve("miniflare"),
     modulesRoot: outdir,
     modules: [
@@ -66,11 +64,27 @@ export default async function setup(project: TestProject) {
         .filter((f) => f.endsWith(".wasm"))
         .map((f) => ({ type: "CompiledWasm" as const, path: join(outdir, f) })),
     ],
-    compatibilityDate: config.compatibility_date as string,
-    compatibilityFlags: config.compatibility_flags,
-    assetsDirectory,
-    vars: Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)])),
+    compatibilityDate: read.compatibility_date as string,
+    compatibilityFlags: read.compatibility_flags,
+    vars: Object.fromEntries(Object.entries(read.vars).map(([k, v]) => [k, String(v)])),
   };
-  project.provide("workerBundle", bundle);
+}
+
+/**
+ * vitest globalSetup of the worker project: bundles the Worker once, exactly as `npm run deploy`
+ * would upload it (`wrangler deploy --dry-run`), into a directory of this run's own.
+ */
+export default async function setup(project: TestProject) {
+  const outdir = await mkdtemp(join(tmpdir(), "worker-tests-"));
+  const built = await bundleWorker(outdir);
+  const config = unstable_readConfig(
+    { config: join(root, "wrangler.toml") },
+    { hideWarnings: true },
+  );
+  // Copied: a later build (tests/worker/bundle.test.ts) rewrites the directory while tests run.
+  const assetsDirectory = join(outdir, "assets");
+  const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
+  await cp(builtAssets, assetsDirectory, { recursive: true });
+  project.provide("workerBundle", { ...built, assetsDirectory });
   return () => rm(outdir, { recursive: true, force: true });
 }
