@@ -37,19 +37,26 @@ export type Workers = {
  * to Postgres (net.connect) before its first await, then pipes both ways, with no error listener
  * on either socket, so a connection reset when workerd stops would crash the bench. While this is
  * in place (from before Miniflare starts until it is ready), every server created gets a listener
- * that adds one to each connection and to the one it opens. Nothing else changes: Nagle's
+ * that adds one to each connection and to the one it opens, and the server is kept, to be closed
+ * at the end (Miniflare's dispose leaves it listening, which keeps the bench's process alive). Nothing else changes: Nagle's
  * algorithm stays on, as in `wrangler dev` (turning it off changed nothing measurable).
- * Returns the undo.
+ * Returns the undo, and the means to destroy every socket left.
  */
 function guardLocalHyperdrive() {
-  const guarded = (socket: net.Socket) => socket.on("error", () => {});
+  const sockets = new Set<net.Socket>();
+  const servers: net.Server[] = [];
+  const guarded = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    return socket.on("error", () => {});
+  };
   const patched = net as unknown as Record<string, unknown>;
   const createServer = net.createServer;
   patched.createServer = (...args: unknown[]) => {
     const listener = args.find((a) => typeof a === "function") as
       | ((socket: net.Socket) => void)
       | undefined;
-    return createServer((socket) => {
+    const server = createServer((socket) => {
       const connect = net.connect;
       patched.connect = (...a: unknown[]) =>
         guarded((connect as (...b: unknown[]) => net.Socket)(...a));
@@ -59,9 +66,18 @@ function guardLocalHyperdrive() {
         patched.connect = connect;
       }
     });
+    servers.push(server);
+    return server;
   };
-  return () => {
-    patched.createServer = createServer;
+  return {
+    unpatch: () => {
+      patched.createServer = createServer;
+    },
+    /** Closes the proxy and what is left of its connections: Miniflare leaves it listening. */
+    destroyAll: () => {
+      for (const server of servers) server.close();
+      for (const socket of sockets) socket.destroy();
+    },
   };
 }
 
@@ -91,7 +107,7 @@ export async function startWorkers(databaseUrl: string, secret: string): Promise
     hyperdrives,
     unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   });
-  const unpatch = guardLocalHyperdrive();
+  const { unpatch, destroyAll } = guardLocalHyperdrive();
   const mf = new Miniflare({
     workers: [
       worker("api", app, {
@@ -109,6 +125,7 @@ export async function startWorkers(databaseUrl: string, secret: string): Promise
   });
   const stop = async () => {
     await mf.dispose().catch(() => {});
+    destroyAll();
     await rm(dir, { recursive: true, force: true });
   };
   try {
