@@ -263,6 +263,58 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: null,
     },
   ];
+  const e = s.embeddedW1;
+  const embedded: Check[] = [
+    {
+      name: "existing embedded database: RSS 2 s after /ready",
+      value: s.embeddedIdleRssMB,
+      unit: "MB",
+      target: "≤ 200 MB",
+      holds: s.embeddedIdleRssMB <= 200,
+    },
+    {
+      name: "existing embedded database: start-up peak (VmHWM 2 s after /ready)",
+      value: s.embeddedStartPeakMB,
+      unit: "MB",
+      target: "≤ 300 MB",
+      holds: s.embeddedStartPeakMB <= 300,
+    },
+    {
+      name: "the same with V8's optimising WebAssembly tier (node --no-liftoff-only)",
+      value: s.tierUpStartPeakMB,
+      unit: "MB",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "W1 on the embedded database, req/s",
+      value: e.liftoff.rps,
+      unit: "",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "W1 on the embedded database, CPU per request",
+      value: e.liftoff.cpuUs,
+      unit: "µs",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "the same with the optimising tier, req/s",
+      value: e.tierUp.rps,
+      unit: "",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "the same with the optimising tier, CPU per request",
+      value: e.tierUp.cpuUs,
+      unit: "µs",
+      target: "",
+      holds: null,
+    },
+  ];
   const mem = m.memory;
   const memory: Check[] = [
     {
@@ -301,6 +353,7 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: mem.health.max <= 50,
     },
   ];
+  memory.push(...embedded);
   const worker = m.worker ? workerCpu(m.worker) : undefined;
   return { workloads, roundTrips, startup, memory, tokens: m.tokens, worker, notes: NOTES };
 }
@@ -314,5 +367,6 @@ const NOTES = [
   "Start-up: from spawning `node scripts/start.mjs` (the bundle already current; a start after a source change adds the compile time above) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
   "EdDSA: a third API process with JWT_SIGNING_KEYS (one Ed25519 key) against the first (HS256), alternately; W1 sends one token over and over, so both mostly read the verified-token cache. Token verification: the app's verifyAccessToken in the bench process, one token at a time, on tokens never seen (signature and claims) and seen before (the cache); the bare primitives beside, and again while 4 argon2id hashes fill libuv's thread pool, where Node runs WebCrypto's jobs.",
   "Worker: the API's Worker (the deployable bundle, `wrangler deploy --dry-run`) and a bare Worker (bench/bare-worker/worker.ts: a postgres.js client per request, HS256 with hono/jwt, one query; login: one query, the same argon2id wasm, an HS256 token) run in one workerd through Miniflare, as `wrangler dev` runs them, each on its own socket, both on the same local Hyperdrive binding; measured in turn, after a warm-up run each. Logins send a new CF-Connecting-IP each. CPU per request: workerd's process CPU (/proc/<pid>/stat) over the run divided by the requests; Postgres's: the CPU of the backends that exited during the run (postmaster's cutime + cstime; other clients' backends count too). The local Hyperdrive opens a new Postgres connection, so a new backend, for every connection the Worker opens; Hyperdrive in production keeps them pooled near the database (docs/workers.md).",
+  "Embedded database: the API started as `npm start` does (`node --liftoff-only`: V8 compiles PGlite's WebAssembly with its baseline compiler only) on a PGLITE_DIR started once before; RSS and VmHWM 2 s after /ready. Once on one directory: the same start with the optimising tier allowed (`--no-liftoff-only`, as before issue 21), then W1 at 10 connections on each (one account, a warm-up run, a measured one), with the process's CPU time per request.",
   "Memory: VmRSS/VmHWM from /proc/<pid>/status of the API process; /health is probed one request at a time on its own connection during the 200 concurrent logins.",
 ];

@@ -60,7 +60,7 @@ export async function runScenario(
   try {
     log("Start-up times (Postgres, fresh and existing embedded database)…");
     let started: ServerProcess | undefined;
-    const startup = await measureStartup(db.url, appEnv, rounds, async () => {
+    const startup = await measureStartup(db.url, appEnv, rounds, duration, async () => {
       started = await startApi({ ...appEnv, DATABASE_URL: db.url });
       servers.push(started);
       return started.startupMs;
