@@ -1,11 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /** CPU time (user + system) a process has used so far, in seconds, from /proc (Linux). */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+export function cpuSeconds(pid: number, file = `/proc/${pid}/stat`): number {
+  const fields = readFileSync(file, "utf8").split(") ")[1]?.split(" ") ?? [];
   // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/** CPU time of a process's main thread alone (its event loop on Node), in seconds. */
+export const mainThreadCpuSeconds = (pid: number) =>
+  cpuSeconds(pid, `/proc/${pid}/task/${pid}/stat`);
 
 /**
  * CPU time the children a process has waited for used, in seconds: for Postgres's postmaster,

@@ -106,7 +106,7 @@ export function toMarkdown(report: BenchReport): string {
     "",
     checks(report.startup, "start-up to the first 200 from /ready"),
     "",
-    checks(report.memory, "memory and liveness"),
+    checks(report.memory, "memory, CPU and liveness"),
     "",
     ...(report.tokens ? [checks(report.tokens, "verifying one access token (Node)"), ""] : []),
     ...(report.worker ? [checks(report.worker, "Worker: CPU time per request"), ""] : []),

@@ -80,7 +80,7 @@ describe("npm run bench -- --smoke", () => {
       "/.well-known/jwks.json",
     ]);
     expect(report.startup).toHaveLength(4);
-    expect(report.memory).toHaveLength(12);
+    expect(report.memory).toHaveLength(13);
     expect(report.tokens).toHaveLength(9);
     expect(report.worker).toHaveLength(6);
     const checks = [
