@@ -59,8 +59,13 @@ export async function startServer(
   };
 }
 
-/** `npm start` minus npm itself: scripts/start.mjs compiles and runs the server in one process. */
-export const startApi = (env: Record<string, string>) => startServer(["scripts/start.mjs"], env);
+/**
+ * `npm start` minus npm itself: scripts/start.mjs compiles and runs the server in one process,
+ * with V8's baseline WebAssembly compiler only (package.json; PGlite's memory at start-up).
+ * `nodeFlags` replaces that flag (for a comparison).
+ */
+export const startApi = (env: Record<string, string>, nodeFlags = ["--liftoff-only"]) =>
+  startServer([...nodeFlags, "scripts/start.mjs"], env);
 
 /** The framework-free baseline; Node runs the TypeScript file by stripping its types. */
 export const startBaseline = (env: Record<string, string>) =>

@@ -38,6 +38,8 @@ export type BenchReport = {
   memory: Check[];
   /** µs to verify one access token, by kind (absent from reports made before issue 20). */
   tokens?: Check[];
+  /** CPU time per request of the Worker runs (absent from reports made before issue 21). */
+  worker?: Check[];
   notes: string[];
 };
 
@@ -104,9 +106,10 @@ export function toMarkdown(report: BenchReport): string {
     "",
     checks(report.startup, "start-up to the first 200 from /ready"),
     "",
-    checks(report.memory, "memory and liveness"),
+    checks(report.memory, "memory, CPU and liveness"),
     "",
     ...(report.tokens ? [checks(report.tokens, "verifying one access token (Node)"), ""] : []),
+    ...(report.worker ? [checks(report.worker, "Worker: CPU time per request"), ""] : []),
     ...report.notes.map((n) => `- ${n}`),
     "",
   ].join("\n");

@@ -3,6 +3,7 @@ import type { LoadResult } from "./load";
 import type { MemoryResult } from "./memory";
 import type { BenchReport, Check, WorkloadRow } from "./report";
 import type { StartupResult } from "./startup";
+import type { CpuLoad, WorkerFigures } from "./worker";
 
 type Pair = { api: LoadResult; baseline: LoadResult };
 
@@ -14,6 +15,8 @@ export type Measured = {
   w1eddsa: { eddsa: LoadResult; hs256: LoadResult };
   w1b: Pair;
   w2: LoadResult;
+  /** CPU time of the API's main thread per login during W2, µs. */
+  w2MainThreadCpuUs: number;
   raw: RawRate;
   w3: LoadResult;
   w4: LoadResult;
@@ -22,6 +25,8 @@ export type Measured = {
   roundTrips: Map<string, number>;
   /** What verifying one token costs, by kind (bench/token-verify.ts). */
   tokens: Check[];
+  /** The API's Worker against the bare one (bench/worker.ts). */
+  worker?: WorkerFigures;
   big?: Pair & { users: number };
 };
 
@@ -118,6 +123,53 @@ function eddsaVersusHs256(pair: Measured["w1eddsa"], roundTrips: number | null) 
   ];
 }
 
+/** The API's Worker against the bare Worker: W1 (target 0.7 ×) and login. */
+function workerRows(w: WorkerFigures): WorkloadRow[] {
+  const versusBare = (
+    name: string,
+    connections: number,
+    pair: WorkerFigures["read"],
+    withTarget: boolean,
+  ) => {
+    const ratio = pair.api.rps / pair.bare.rps;
+    return [
+      row(`Worker: ${name}`, connections, pair.api, {
+        ratio,
+        ratioTo: "bare Worker",
+        ...(withTarget ? { target: "≥ 0.7 × the bare Worker", holds: ratio >= 0.7 } : {}),
+      }),
+      row(`bare Worker: ${name}`, connections, pair.bare),
+    ];
+  };
+  return [
+    ...versusBare("W1 self-read", 10, w.read, true),
+    ...versusBare("login", 4, w.login, false),
+  ];
+}
+
+/** CPU time per request on the Worker side: workerd's, and Postgres's for the W1 runs. */
+function workerCpu(w: WorkerFigures): Check[] {
+  const cpu = (name: string, r: CpuLoad, of: "cpuUs" | "postgresUs" = "cpuUs"): Check => ({
+    name,
+    value: r[of],
+    unit: "µs",
+    target: "",
+    holds: null,
+  });
+  return [
+    cpu("workerd, API Worker, W1 self-read", w.read.api),
+    cpu("workerd, bare Worker, W1 self-read", w.read.bare),
+    cpu("workerd, API Worker, login", w.login.api),
+    cpu("workerd, bare Worker, login", w.login.bare),
+    cpu(
+      "Postgres backends, API Worker, W1 (one new backend per request locally)",
+      w.read.api,
+      "postgresUs",
+    ),
+    cpu("Postgres backends, bare Worker, W1", w.read.bare, "postgresUs"),
+  ];
+}
+
 export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"> {
   const rt = (op: string) => m.roundTrips.get(op) ?? null;
   const w2Ratio = m.w2.rps / m.raw.rate;
@@ -175,6 +227,8 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
     );
   }
 
+  if (m.worker) workloads.push(...workerRows(m.worker));
+
   const roundTrips: Check[] = [...m.roundTrips].map(([name, value]) => {
     const limit = ROUND_TRIP_TARGETS[name];
     return {
@@ -212,6 +266,58 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       name: "compiling (esbuild; only a start after a source change pays it)",
       value: s.buildMs,
       unit: "ms",
+      target: "",
+      holds: null,
+    },
+  ];
+  const e = s.embeddedW1;
+  const embedded: Check[] = [
+    {
+      name: "existing embedded database: RSS 2 s after /ready",
+      value: s.embeddedIdleRssMB,
+      unit: "MB",
+      target: "≤ 200 MB",
+      holds: s.embeddedIdleRssMB <= 200,
+    },
+    {
+      name: "existing embedded database: start-up peak (VmHWM 2 s after /ready)",
+      value: s.embeddedStartPeakMB,
+      unit: "MB",
+      target: "≤ 300 MB",
+      holds: s.embeddedStartPeakMB <= 300,
+    },
+    {
+      name: "the same with V8's optimising WebAssembly tier (node --no-liftoff-only)",
+      value: s.tierUpStartPeakMB,
+      unit: "MB",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "W1 on the embedded database, req/s",
+      value: e.liftoff.rps,
+      unit: "",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "W1 on the embedded database, CPU per request",
+      value: e.liftoff.cpuUs,
+      unit: "µs",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "the same with the optimising tier, req/s",
+      value: e.tierUp.rps,
+      unit: "",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "the same with the optimising tier, CPU per request",
+      value: e.tierUp.cpuUs,
+      unit: "µs",
       target: "",
       holds: null,
     },
@@ -254,7 +360,16 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: mem.health.max <= 50,
     },
   ];
-  return { workloads, roundTrips, startup, memory, tokens: m.tokens, notes: NOTES };
+  memory.push(...embedded);
+  memory.push({
+    name: "W2: CPU time of the API's main thread per login (argon2 runs beside it)",
+    value: m.w2MainThreadCpuUs / 1000,
+    unit: "ms",
+    target: "≤ 1.2 ms",
+    holds: m.w2MainThreadCpuUs <= 1200,
+  });
+  const worker = m.worker ? workerCpu(m.worker) : undefined;
+  return { workloads, roundTrips, startup, memory, tokens: m.tokens, worker, notes: NOTES };
 }
 
 const NOTES = [
@@ -265,5 +380,7 @@ const NOTES = [
   "Round trips: a TCP proxy between a second API process and Postgres counts, per connection, each burst of client→server bytes that follows server→client bytes. Each operation runs alone, after warm-up runs, and waits for 60 ms of silence before and after (background work included); the median is reported. Queries sent together in one pipeline count once; queries on two connections at once count twice.",
   "Start-up: from spawning `node scripts/start.mjs` (the bundle already current; a start after a source change adds the compile time above) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
   "EdDSA: a third API process with JWT_SIGNING_KEYS (one Ed25519 key) against the first (HS256), alternately; W1 sends one token over and over, so both mostly read the verified-token cache. Token verification: the app's verifyAccessToken in the bench process, one token at a time, on tokens never seen (signature and claims) and seen before (the cache); the bare primitives beside, and again while 4 argon2id hashes fill libuv's thread pool, where Node runs WebCrypto's jobs.",
+  "Worker: the API's Worker (the deployable bundle, `wrangler deploy --dry-run`) and a bare Worker (bench/bare-worker/worker.ts: a postgres.js client per request, HS256 with hono/jwt, one query; login: one query, the same argon2id wasm, an HS256 token) run in one workerd through Miniflare, as `wrangler dev` runs them, each on its own socket, both on the same local Hyperdrive binding; measured in turn, after a warm-up run each. Logins send a new CF-Connecting-IP each. CPU per request: workerd's process CPU (/proc/<pid>/stat) over the run divided by the requests; Postgres's: the CPU of the backends that exited during the run (postmaster's cutime + cstime; other clients' backends count too). The local Hyperdrive opens a new Postgres connection, so a new backend, for every connection the Worker opens; Hyperdrive in production keeps them pooled near the database (docs/workers.md).",
+  "Embedded database: the API started as `npm start` does (`node --liftoff-only`: V8 compiles PGlite's WebAssembly with its baseline compiler only) on a PGLITE_DIR started once before; RSS and VmHWM 2 s after /ready. Once on one directory: the same start with the optimising tier allowed (`--no-liftoff-only`, as before issue 21), then W1 at 10 connections on each (one account, a warm-up run, a measured one), with the process's CPU time per request.",
   "Memory: VmRSS/VmHWM from /proc/<pid>/status of the API process; /health is probed one request at a time on its own connection during the 200 concurrent logins.",
 ];

@@ -3,6 +3,7 @@ import { login } from "./api-client";
 import { rawVerifyRate } from "./argon2-rate";
 import { type BenchDatabase, viaPort } from "./bench-database";
 import { startCountingProxy } from "./count-proxy";
+import { mainThreadCpuSeconds } from "./cpu";
 import { runLoad } from "./load";
 import { describeMachine } from "./machine";
 import { alternate, medianResult, repeat } from "./measure";
@@ -20,8 +21,9 @@ import {
   seedLoginAccounts,
 } from "./seed";
 import { measureStartup } from "./startup";
-import { sleep } from "./stats";
+import { median, sleep } from "./stats";
 import { benchSigningKeys, measureTokenVerification } from "./token-verify";
+import { localPostmaster, measureWorkers, startWorkers } from "./worker";
 import { loginRequests, readUser, refreshRequests, registerRequests } from "./workloads";
 
 /** Everything the bench measures, in order, on a migrated empty database. */
@@ -64,7 +66,7 @@ export async function runScenario(
   try {
     log("Start-up times (Postgres, fresh and existing embedded database)…");
     let started: ServerProcess | undefined;
-    const startup = await measureStartup(db.url, appEnv, rounds, async () => {
+    const startup = await measureStartup(db.url, appEnv, rounds, duration, async () => {
       started = await startApi({ ...appEnv, DATABASE_URL: db.url });
       servers.push(started);
       return started.startupMs;
@@ -109,9 +111,22 @@ export async function runScenario(
     const w1b = await alternate(rounds, readOther(api), readOther(baseline));
 
     log("W2 login vs raw argon2id verify…");
+    // The API's main thread (its event loop) only: argon2 runs on libuv's threads.
+    const loginCpuUs: number[] = [];
     const w2 = await alternate(
       rounds,
-      () => runLoad({ url: api.url, connections: 8, duration, requests: loginRequests(accounts) }),
+      async () => {
+        const before = mainThreadCpuSeconds(api.pid);
+        const result = await runLoad({
+          url: api.url,
+          connections: 8,
+          duration,
+          requests: loginRequests(accounts),
+        });
+        const requests = Math.max(1, result.ok + result.failed);
+        loginCpuUs.push(((mainThreadCpuSeconds(api.pid) - before) * 1e6) / requests);
+        return result;
+      },
       () => rawVerifyRate(Math.max(0.3, duration / 3)),
     );
     const raw = w2.b.reduce((best, r) => (r.rate > best.rate ? r : best));
@@ -156,6 +171,24 @@ export async function runScenario(
     );
     await counted.stop();
 
+    log("The API's Worker and a bare Worker in one workerd, on the local Hyperdrive…");
+    const workers = await startWorkers(db.url, secret);
+    let worker: Measured["worker"];
+    try {
+      const token = (await login(workers.api, self)).access;
+      const postmaster = await localPostmaster(db.sql);
+      worker = await measureWorkers(workers, {
+        rounds,
+        duration,
+        self,
+        token,
+        accounts,
+        postmaster,
+      });
+    } finally {
+      await workers.stop();
+    }
+
     let big: Measured["big"];
     if (options.bigUsers > 0) {
       const now = await countUsers(db.sql);
@@ -180,6 +213,7 @@ export async function runScenario(
         w1eddsa: { eddsa: w1eddsa.a, hs256: medianResult(w1eddsa.b) },
         w1b: { api: w1b.a, baseline: medianResult(w1b.b) },
         w2: w2.a,
+        w2MainThreadCpuUs: median(loginCpuUs),
         raw,
         w3,
         w4,
@@ -187,6 +221,7 @@ export async function runScenario(
         startup,
         roundTrips,
         tokens,
+        worker,
         big,
       }),
     };

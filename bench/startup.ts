@@ -3,8 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ROOT, startApi } from "./processes";
-import { median } from "./stats";
+import { call, login } from "./api-client";
+import { cpuSeconds } from "./cpu";
+import { runLoad } from "./load";
+import { memoryOf, ROOT, startApi } from "./processes";
+import { median, sleep } from "./stats";
+import { readUser } from "./workloads";
 
 export type StartupResult = {
   /** Milliseconds from spawning scripts/start.mjs (bundle current) to the first 200 from /ready. */
@@ -13,7 +17,37 @@ export type StartupResult = {
   embeddedFreshMs: number;
   /** The compile step alone (`node scripts/build-node.mjs`), paid by a start after a change. */
   buildMs: number;
+  /** An existing embedded database, 2 s after /ready: RSS and the peak so far (VmHWM), MB. */
+  embeddedIdleRssMB: number;
+  embeddedStartPeakMB: number;
+  /** The same with V8's optimising WebAssembly tier allowed (`--no-liftoff-only`), once. */
+  tierUpStartPeakMB: number;
+  /** W1 on the embedded database, as `npm start` runs it and with the optimising tier. */
+  embeddedW1: { liftoff: EmbeddedRead; tierUp: EmbeddedRead };
 };
+
+export type EmbeddedRead = { rps: number; p50: number; cpuUs: number };
+
+/** W1 on an embedded API: one account registered and logged in, a warm-up run, a measured one. */
+async function embeddedRead(url: string, pid: number, duration: number): Promise<EmbeddedRead> {
+  const account = {
+    username: "bench_embedded",
+    email: "bench_embedded@example.com",
+    password: "a long bench password 42",
+  };
+  await call(url, "POST", "/api/user/register", {
+    expect: 201,
+    body: { ...account, first_name: "Bench", last_name: "Embedded" },
+  }).catch(() => {});
+  const token = (await login(url, account)).access;
+  const run = () =>
+    runLoad({ url, connections: 10, duration, requests: readUser(account.username, token) });
+  await run();
+  const before = cpuSeconds(pid);
+  const result = await run();
+  const cpuUs = ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.ok + result.failed);
+  return { rps: result.rps, p50: result.p50, cpuUs };
+}
 
 const timed = async (start: () => Promise<{ startupMs: number; stop(): Promise<void> }>) => {
   const server = await start();
@@ -29,8 +63,11 @@ export async function measureStartup(
   databaseUrl: string,
   env: Record<string, string>,
   rounds: number,
+  duration: number,
   lastPostgresStart: () => Promise<number>,
 ): Promise<StartupResult> {
+  const idle: number[] = [];
+  const peaks: number[] = [];
   const fresh: number[] = [];
   const existing: number[] = [];
   const postgres: number[] = [];
@@ -44,7 +81,13 @@ export async function measureStartup(
       // A new empty directory: PGlite initialises it and the app migrates it.
       fresh.push(await timed(() => startApi(embedded)));
       // The same directory again: a database that was started once before.
-      existing.push(await timed(() => startApi(embedded)));
+      const again = await startApi(embedded);
+      existing.push(again.startupMs);
+      await sleep(2000);
+      const memory = memoryOf(again.pid);
+      idle.push(memory.rssMB);
+      peaks.push(memory.peakMB);
+      await again.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -55,8 +98,31 @@ export async function measureStartup(
     await promisify(execFile)(process.execPath, ["scripts/build-node.mjs"], { cwd: ROOT });
     builds.push(performance.now() - t);
   }
+  // The embedded database's read with and without the optimising tier, on one directory.
+  const dir = mkdtempSync(join(tmpdir(), "bench-pglite-"));
+  let tierUpStartPeakMB: number;
+  let embeddedW1: StartupResult["embeddedW1"];
+  try {
+    const embedded = { ...env, DATABASE_URL: "", PGLITE_DIR: dir };
+    await timed(() => startApi(embedded));
+    const tierUp = await startApi(embedded, ["--no-liftoff-only"]);
+    await sleep(2000);
+    tierUpStartPeakMB = memoryOf(tierUp.pid).peakMB;
+    const tierUpRead = await embeddedRead(tierUp.url, tierUp.pid, duration);
+    await tierUp.stop();
+    const liftoff = await startApi(embedded);
+    const liftoffRead = await embeddedRead(liftoff.url, liftoff.pid, duration);
+    await liftoff.stop();
+    embeddedW1 = { liftoff: liftoffRead, tierUp: tierUpRead };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   postgres.push(await lastPostgresStart());
   return {
+    embeddedIdleRssMB: median(idle),
+    embeddedStartPeakMB: median(peaks),
+    tierUpStartPeakMB,
+    embeddedW1,
     postgresMs: median(postgres),
     embeddedExistingMs: median(existing),
     embeddedFreshMs: median(fresh),

@@ -16,8 +16,14 @@ export const readUser = (username: string, token: string): autocannon.Request[] 
   },
 ];
 
-/** W2: logins that succeed, cycling over the accounts. */
-export function loginRequests(accounts: Account[]): autocannon.Request[] {
+/**
+ * W2: logins that succeed, cycling over the accounts, each from a new client address in
+ * `ipHeader` (the Worker reads CF-Connecting-IP).
+ */
+export function loginRequests(
+  accounts: Account[],
+  ipHeader = "x-forwarded-for",
+): autocannon.Request[] {
   let i = 0;
   return [
     {
@@ -27,7 +33,7 @@ export function loginRequests(accounts: Account[]): autocannon.Request[] {
         const account = accounts[i++ % accounts.length] as Account;
         return {
           ...request,
-          headers: { ...json, "x-forwarded-for": nextClientIp() },
+          headers: { ...json, [ipHeader]: nextClientIp() },
           body: JSON.stringify({ username: account.username, password: account.password }),
         };
       },

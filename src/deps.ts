@@ -25,8 +25,6 @@ export type Deps = {
   config: Config;
   /** Runs work after the response (ctx.waitUntil on Workers); must never reject unhandled. */
   defer: (work: Promise<unknown>) => void;
-  /** Checks that the database answers, for /ready. */
-  ping: () => Promise<void>;
   /** The peer address of the request: the socket on Node, CF-Connecting-IP on Workers. */
   remoteAddress?: (c: Context) => string | undefined;
   /** A header value as text, where the runtime's parser did not decode it as UTF-8 (Node). */

@@ -28,7 +28,6 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.m
 export type OpenDatabase = {
   db: Database;
   kind: "postgres" | "pglite";
-  ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
 };
@@ -60,9 +59,6 @@ export function openPostgres(url: string, options: { max?: number } = {}): OpenD
   return {
     db,
     kind: "postgres",
-    ping: async () => {
-      await bounded.unsafe("select 1");
-    },
     // Migrations may rightly take longer than a request: no deadline, no statement_timeout.
     async migrate() {
       // statement_timeout 0 also overrides a role's setting (docs/workers.md, production steps).
@@ -103,9 +99,6 @@ export async function openPglite(dir: string | undefined): Promise<OpenDatabase>
     return {
       db,
       kind: "pglite",
-      ping: async () => {
-        await client.query("select 1");
-      },
       migrate,
       close: () => client.close().finally(() => lock?.release()),
     };

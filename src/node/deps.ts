@@ -52,7 +52,6 @@ export async function createNodeDeps(
     clock: systemClock,
     config,
     defer: background.defer,
-    ping: database.ping,
     remoteAddress: socketAddress,
     headerText: headerTextOnNode,
     assets: nodeAssets(),

@@ -68,9 +68,6 @@ export function openRequestScope(
       background.push(guarded);
       ctx.waitUntil(guarded);
     },
-    ping: async () => {
-      await bounded.unsafe("select 1");
-    },
     // Set by Cloudflare's edge for every request; a client cannot supply its own.
     remoteAddress: (c) => c.req.header("cf-connecting-ip"),
   };

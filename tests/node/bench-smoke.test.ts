@@ -47,6 +47,10 @@ describe("npm run bench -- --smoke", () => {
       "W3 register",
       "W4 refresh (rotation)",
       "W2 login, 200 at once (memory run)",
+      "Worker: W1 self-read",
+      "bare Worker: W1 self-read",
+      "Worker: login",
+      "bare Worker: login",
     ]);
     for (const w of report.workloads) {
       for (const figure of [w.rps, w.p50, w.p99]) expect(figure, w.workload).toBeTypeOf("number");
@@ -84,9 +88,15 @@ describe("npm run bench -- --smoke", () => {
       "/.well-known/jwks.json",
     ]);
     expect(report.startup).toHaveLength(4);
-    expect(report.memory).toHaveLength(5);
+    expect(report.memory).toHaveLength(13);
     expect(report.tokens).toHaveLength(9);
-    const checks = [...report.roundTrips, ...report.startup, ...report.memory];
+    expect(report.worker).toHaveLength(6);
+    const checks = [
+      ...report.roundTrips,
+      ...report.startup,
+      ...report.memory,
+      ...(report.worker ?? []),
+    ];
     for (const check of [...checks, ...(report.tokens ?? [])]) {
       expect(Number.isFinite(check.value), check.name).toBe(true);
     }

@@ -45,7 +45,6 @@ export async function createTestApi(options: TestApiOptions = {}) {
     defer: (work) => {
       pending.push(work);
     },
-    ping: database.ping,
     assets: nodeAssets(),
   };
   const app = createApp(() => deps);

@@ -31,6 +31,9 @@ declare module "vitest" {
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** A Worker bundled by `wrangler deploy --dry-run`, as Miniflare takes it. */
+export type BuiltWorker = Omit<WorkerBundle, "assetsDirectory">;
+
 /**
  * vitest globalSetup of the worker project: bundles the Worker once, exactly as `npm run deploy`
  * would upload it (`wrangler deploy --dry-run`), into a directory of this run's own.
@@ -44,24 +47,47 @@ export default async function setup(project: TestProject) {
 
 /**
  * Builds the deployable bundle into `outdir` with `env` added to the build's environment (a
- * MAIL_TEMPLATES_DIR, which the build bundles), as `npm run deploy` would in that environment.
+ * MAIL_TEMPLATES_DIR, which the build bundles), as `npm run deploy` would in that environment,
+ * with a copy of the static assets of its own.
  */
 export async function buildWorkerBundle(
   outdir: string,
   env: Record<string, string> = {},
 ): Promise<WorkerBundle> {
+  const built = await bundleWorker(outdir, { env });
+  const config = unstable_readConfig(
+    { config: join(root, "wrangler.toml") },
+    { hideWarnings: true },
+  );
+  // Copied: a later build (tests/worker/bundle.test.ts) rewrites the directory while tests run.
+  const assetsDirectory = join(outdir, "assets");
+  const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
+  await cp(builtAssets, assetsDirectory, { recursive: true });
+  return { ...built, assetsDirectory };
+}
+
+/**
+ * Bundles the Worker that `config` (a wrangler configuration file) describes, exactly as
+ * `npm run deploy` would upload it, into `outdir`, with `env` added to the build's environment.
+ * Also used by the bench (bench/worker.ts).
+ */
+export async function bundleWorker(
+  outdir: string,
+  options: { config?: string; env?: Record<string, string> } = {},
+): Promise<BuiltWorker> {
+  const { config = join(root, "wrangler.toml"), env = {} } = options;
   const wrangler = require.resolve("wrangler/bin/wrangler.js");
   // With templates of its own, the build writes its generated module beside the bundle, not to
   // dist/, where another build of this run (tests/worker/bundle.test.ts) may be writing its own:
-  // through a copy of wrangler.toml whose [alias] points there (`wrangler deploy --alias` does not
-  // override the file's [alias] in this wrangler).
+  // through a copy of the configuration whose [alias] points there (`wrangler deploy --alias` does
+  // not override the file's [alias] in this wrangler).
   const templatesModule = join(outdir, "..", `${basename(outdir)}-mail-templates.js`);
   const configCopy = join(root, `.wrangler-test-${basename(outdir)}.toml`);
   const ownTemplates = Boolean(env.MAIL_TEMPLATES_DIR);
   if (ownTemplates) {
-    const toml = await readFile(join(root, "wrangler.toml"), "utf8");
+    const toml = await readFile(config, "utf8");
     const aliased = toml.replace('"./dist/mail-templates.js"', JSON.stringify(templatesModule));
-    if (aliased === toml) throw new Error("wrangler.toml has no [alias] for the mail templates");
+    if (aliased === toml) throw new Error(`${config} has no [alias] for the mail templates`);
     await writeFile(configCopy, aliased);
   }
   try {
@@ -70,7 +96,7 @@ export async function buildWorkerBundle(
       [
         wrangler,
         ...["deploy", "--dry-run", "--outdir", outdir],
-        ...(ownTemplates ? ["--config", configCopy] : []),
+        ...["--config", ownTemplates ? configCopy : config],
       ],
       {
         cwd: root,
@@ -87,14 +113,7 @@ export async function buildWorkerBundle(
     await rm(templatesModule, { force: true });
   }
   const files = await readdir(outdir);
-  const config = unstable_readConfig(
-    { config: join(root, "wrangler.toml") },
-    { hideWarnings: true },
-  );
-  // Copied: a later build (tests/worker/bundle.test.ts) rewrites the directory while tests run.
-  const assetsDirectory = join(outdir, "assets");
-  const builtAssets = join(root, config.assets?.directory ?? "missing: [assets] in wrangler.toml");
-  await cp(builtAssets, assetsDirectory, { recursive: true });
+  const read = unstable_readConfig({ config }, { hideWarnings: true });
   return {
     miniflarePath: createRequire(require.resolve("wrangler/package.json")).resolve("miniflare"),
     modulesRoot: outdir,
@@ -106,9 +125,8 @@ export async function buildWorkerBundle(
         .filter((f) => f.endsWith(".wasm"))
         .map((f) => ({ type: "CompiledWasm" as const, path: join(outdir, f) })),
     ],
-    compatibilityDate: config.compatibility_date as string,
-    compatibilityFlags: config.compatibility_flags,
-    assetsDirectory,
-    vars: Object.fromEntries(Object.entries(config.vars).map(([k, v]) => [k, String(v)])),
+    compatibilityDate: read.compatibility_date as string,
+    compatibilityFlags: read.compatibility_flags,
+    vars: Object.fromEntries(Object.entries(read.vars).map(([k, v]) => [k, String(v)])),
   };
 }
