@@ -11,6 +11,8 @@ export type BenchOptions = {
   bigUsers: number;
   /** Distinct accounts with their own argon2id hash, for login workloads. */
   loginAccounts: number;
+  /** W2f: logins with a second factor per round (each spends an account of its own). */
+  factorLogins: number;
   /** Round-trip counting: runs discarded first, then runs whose median is reported. */
   warmups: number;
   samples: number;
@@ -46,6 +48,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     users: smoke ? 200 : 1_000,
     bigUsers: smoke ? 0 : 100_000,
     loginAccounts: 48,
+    factorLogins: smoke ? 5 : 300,
     warmups: smoke ? 1 : 3,
     samples: smoke ? 1 : 5,
     outDir: pick("out", "BENCH_OUT") || new URL("results/", import.meta.url).pathname,

@@ -17,6 +17,11 @@ export type Measured = {
   w2: LoadResult;
   /** CPU time of the API's main thread per login during W2, µs. */
   w2MainThreadCpuUs: number;
+  /**
+   * W2f (a login with a factor: two requests) and W2 (one), each `operations` whole operations
+   * per round through bench/operations.ts, alternately.
+   */
+  w2f: { factor: LoadResult; plain: LoadResult; operations: number };
   raw: RawRate;
   w3: LoadResult;
   w4: LoadResult;
@@ -170,6 +175,8 @@ function workerCpu(w: WorkerFigures): Check[] {
   ];
 }
 
+const sumOrNull = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+
 export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"> {
   const rt = (op: string) => m.roundTrips.get(op) ?? null;
   const w2Ratio = m.w2.rps / m.raw.rate;
@@ -196,6 +203,15 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
         failed: 0,
       }),
     },
+    row("W2f login with a second factor (2 requests)", 8, m.w2f.factor, {
+      ratio: m.w2f.factor.rps / m.w2f.plain.rps,
+      ratioTo: "W2 login (same client)",
+      roundTrips: sumOrNull(
+        rt("login with a factor: password step"),
+        rt("login with a factor: code step"),
+      ),
+    }),
+    row("W2 login (same client as W2f)", 8, m.w2f.plain, { roundTrips: w2Trips }),
     row("W3 register", 8, m.w3, {
       ratio: m.w3.rps / m.raw.rate,
       ratioTo: "raw argon2id",
@@ -377,6 +393,7 @@ const NOTES = [
   "API and baseline (bench/baseline.ts: node:http, HS256 with node:crypto, one indexed postgres.js query for the account and its session, the same JSON) run as separate processes on the same Node and database and are measured alternately, A B A B; each figure is the median over the rounds. autocannon runs in the bench process on the same machine.",
   "The API runs as `npm start` runs it (scripts/start.mjs: the server compiled by esbuild, dependencies bundled, one process), NODE_ENV=production, TRUST_PROXY=1, default rate limits: every POST carries its own X-Forwarded-For, so the per-IP limiter runs its query on every request but never refuses.",
   "Raw argon2id: @node-rs/argon2 verify with the app's parameters (m=19456, t=2, p=1) in the bench process, best of 1, 2 and 4 at once; W3's ratio is informative (register hashes once, like a verify).",
+  "W2f: a login with a second factor, as one operation of two requests: POST /api/user/login (the password; it answers an mfa_token) then POST /api/user/login/mfa with the current TOTP code, computed in the bench (node:crypto HMAC-SHA1, RFC 6238). req/s counts whole operations that succeeded, p50/p99 are of the whole operation. A code step is accepted once per account, so every operation has an account of its own, seeded directly before its round (one shared argon2id hash, mfa_enabled, a random secret sealed with the API's MFA_ENCRYPTION_KEY); a fixed count of operations per round rather than a duration. Its ratio is to W2 driven by the same client (fetch, one operation per connection at a time, the same count, cycling over the 48 login accounts) at the same concurrency, alternately. No target: argon2id dominates both, so expect about 1 (the code step adds an HMAC, an AES-GCM open and a few round trips, no hash).",
   "Round trips: a TCP proxy between a second API process and Postgres counts, per connection, each burst of client→server bytes that follows server→client bytes. Each operation runs alone, after warm-up runs, and waits for 60 ms of silence before and after (background work included); the median is reported. Queries sent together in one pipeline count once; queries on two connections at once count twice.",
   "Start-up: from spawning `node scripts/start.mjs` (the bundle already current; a start after a source change adds the compile time above) to the first 200 from /ready, median over the rounds; fresh = an empty PGLITE_DIR, existing = the same directory started a second time.",
   "EdDSA: a third API process with JWT_SIGNING_KEYS (one Ed25519 key) against the first (HS256), alternately; W1 sends one token over and over, so both mostly read the verified-token cache. Token verification: the app's verifyAccessToken in the bench process, one token at a time, on tokens never seen (signature and claims) and seen before (the cache); the bare primitives beside, and again while 4 argon2id hashes fill libuv's thread pool, where Node runs WebCrypto's jobs.",

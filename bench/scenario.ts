@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { mfaKey } from "../src/mfa/mfa-keys";
 import { login } from "./api-client";
 import { rawVerifyRate } from "./argon2-rate";
 import { type BenchDatabase, viaPort } from "./bench-database";
@@ -8,6 +9,7 @@ import { runLoad } from "./load";
 import { describeMachine } from "./machine";
 import { alternate, medianResult, repeat } from "./measure";
 import { measureMemory } from "./memory";
+import { factorLogin, plainLogin, runOperations } from "./operations";
 import type { BenchOptions } from "./options";
 import { memoryOf, type ServerProcess, startApi, startBaseline } from "./processes";
 import type { BenchReport } from "./report";
@@ -18,6 +20,7 @@ import {
   countUsers,
   promoteToAdmin,
   seedBulkAccounts,
+  seedFactorAccounts,
   seedLoginAccounts,
 } from "./seed";
 import { measureStartup } from "./startup";
@@ -48,12 +51,14 @@ export async function runScenario(
   };
 
   const secret = randomBytes(32).toString("base64url");
+  // The bench seals the factor accounts' secrets (W2f) with the key the API is given.
+  const mfaKeyBytes = new Uint8Array(randomBytes(32));
   // TRUST_PROXY=1: each request names its own client address (X-Forwarded-For), so the per-IP
   // limiter runs its query on every request and never refuses one.
   const appEnv = {
     NODE_ENV: "production",
     JWT_SECRET_KEY: secret,
-    MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    MFA_ENCRYPTION_KEY: Buffer.from(mfaKeyBytes).toString("base64"),
     TRUST_PROXY: "1",
   };
 
@@ -131,6 +136,35 @@ export async function runScenario(
     );
     const raw = w2.b.reduce((best, r) => (r.rate > best.rate ? r : best));
 
+    log("W2f login with a second factor vs W2 login, one operation at a time per connection…");
+    // A fixed number of operations, each W2f one on an account of its own (its code step is
+    // accepted once); W2 through the same client and at the same concurrency, alternately.
+    const operations = options.factorLogins;
+    let factorRun = 0;
+    const w2f = await alternate(
+      rounds,
+      async () => {
+        const from = factorRun++ * operations;
+        const factorAccounts = await seedFactorAccounts(
+          db.sql,
+          mfaKey(mfaKeyBytes),
+          from,
+          operations,
+        );
+        return runOperations(
+          8,
+          factorAccounts.map((a) => factorLogin(api.url, a)),
+        );
+      },
+      () =>
+        runOperations(
+          8,
+          Array.from({ length: operations }, (_, i) =>
+            plainLogin(api.url, accounts[i % accounts.length] as typeof self),
+          ),
+        ),
+    );
+
     log("W3 register…");
     const runId = Date.now().toString(36);
     let registerRun = 0;
@@ -172,7 +206,7 @@ export async function runScenario(
     await counted.stop();
 
     log("The API's Worker and a bare Worker in one workerd, on the local Hyperdrive…");
-    const workers = await startWorkers(db.url, secret);
+    const workers = await startWorkers(db.url, secret, appEnv.MFA_ENCRYPTION_KEY);
     let worker: Measured["worker"];
     try {
       const token = (await login(workers.api, self)).access;
@@ -214,6 +248,7 @@ export async function runScenario(
         w1b: { api: w1b.a, baseline: medianResult(w1b.b) },
         w2: w2.a,
         w2MainThreadCpuUs: median(loginCpuUs),
+        w2f: { factor: w2f.a, plain: medianResult(w2f.b), operations },
         raw,
         w3,
         w4,

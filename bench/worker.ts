@@ -2,6 +2,7 @@
 // one workerd, as `wrangler dev` runs them (Miniflare, wrangler's own copy), each on a socket of
 // its own and both on the same local Hyperdrive binding: Miniflare's, a TCP proxy in this process
 // that opens a new connection to Postgres for every connection the Worker opens.
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
@@ -88,8 +89,15 @@ function withPassword(url: string) {
   return u.toString();
 }
 
-/** Bundles both Workers (as `npm run deploy` would) and starts them in one workerd. */
-export async function startWorkers(databaseUrl: string, secret: string): Promise<Workers> {
+/**
+ * Bundles both Workers (as `npm run deploy` would) and starts them in one workerd. The API's
+ * Worker refuses to start without MFA_ENCRYPTION_KEY: the Node API's key when given.
+ */
+export async function startWorkers(
+  databaseUrl: string,
+  secret: string,
+  mfaEncryptionKey = randomBytes(32).toString("base64"),
+): Promise<Workers> {
   const dir = await mkdtemp(join(tmpdir(), "bench-workers-"));
   const [app, bare] = await Promise.all([
     bundleWorker(join(dir, "api")),
@@ -113,6 +121,7 @@ export async function startWorkers(databaseUrl: string, secret: string): Promise
       worker("api", app, {
         ...app.vars,
         JWT_SECRET_KEY: secret,
+        MFA_ENCRYPTION_KEY: mfaEncryptionKey,
         APP_URL: "http://127.0.0.1/reset-password?token=",
       }),
       worker("bare", bare, { JWT_SECRET_KEY: secret }),
