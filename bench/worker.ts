@@ -91,7 +91,8 @@ function withPassword(url: string) {
 
 /**
  * Bundles both Workers (as `npm run deploy` would) and starts them in one workerd. The API's
- * Worker refuses to start without MFA_ENCRYPTION_KEY: the Node API's key when given.
+ * Worker answers 500 without MFA_ENCRYPTION_KEY (the Node API's key when given) and, in
+ * production, without APP_URL and EMAIL_VERIFY_URL.
  */
 export async function startWorkers(
   databaseUrl: string,
@@ -123,6 +124,7 @@ export async function startWorkers(
         JWT_SECRET_KEY: secret,
         MFA_ENCRYPTION_KEY: mfaEncryptionKey,
         APP_URL: "http://127.0.0.1/reset-password?token=",
+        EMAIL_VERIFY_URL: "http://127.0.0.1/verify-email?token=",
       }),
       worker("bare", bare, { JWT_SECRET_KEY: secret }),
     ],
