@@ -89,6 +89,8 @@ export async function createTestApi(options: TestApiOptions = {}) {
     baseUrl,
     async close() {
       if (server) await new Promise((resolve) => server?.close(resolve));
+      // As the Node entry's shutdown does: background work (a mail and its /ready record) first.
+      await Promise.allSettled(pending.splice(0));
       await database.drop();
     },
   };
