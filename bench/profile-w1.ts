@@ -7,7 +7,9 @@
 //   --against=<dir>: compare also the server of another checkout, in turn with this one (for
 //   instance `git archive` of an older commit, with node_modules linked); --eddsa: compare also
 //   an API process that signs with EdDSA (JWT_SIGNING_KEYS), read with its own token;
-//   --profile, --connections=<n> (default 10); --summarize=<file.cpuprofile>: a profile taken.
+//   --profile, --connections=<n> (default 10); --summarize=<file.cpuprofile>: a profile taken;
+//   --floor: compare also bench/hono-floor.ts (the baseline's read as a bare Hono app);
+//   --api-env=NAME=value[,NAME=value]: extra variables for this checkout's API (ACCESS_LOG=off).
 // Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -20,7 +22,7 @@ import { createBenchDatabase } from "./bench-database";
 import type { LoadResult } from "./load";
 import { runLoad } from "./load";
 import { medianResult } from "./measure";
-import { killAllServers, ROOT, startBaseline, startServer } from "./processes";
+import { killAllServers, ROOT, startBaseline, startHonoFloor, startServer } from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
 import { median } from "./stats";
 import { benchSigningKeys } from "./token-verify";
@@ -40,6 +42,13 @@ const profile = flags.has("profile");
 const connections = Number(flags.get("connections") ?? 10);
 const against = flags.get("against");
 const eddsa = flags.has("eddsa");
+const floor = flags.has("floor");
+const apiEnv = Object.fromEntries(
+  (flags.get("api-env") ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+);
 const databaseUrl = flags.get("database-url") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 const existing = flags.get("summarize");
@@ -65,7 +74,7 @@ try {
   };
   const profileDir = profile ? await mkdtemp(join(tmpdir(), "w1-prof-")) : undefined;
   const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const api = await startServer([...nodeFlags, "scripts/start.mjs"], appEnv);
+  const api = await startServer([...nodeFlags, "scripts/start.mjs"], { ...appEnv, ...apiEnv });
   const token = (await login(api.url, self)).access;
   const read =
     (url: string, conns: number, as = token) =>
@@ -112,6 +121,10 @@ try {
       // An older checkout's server (its own scripts/start.mjs and bundle) on the same database.
       const other = await startServer([join(against, "scripts/start.mjs")], appEnv);
       servers.push({ name: "against", pid: other.pid, url: other.url });
+    }
+    if (floor) {
+      const hono = await startHonoFloor({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret });
+      servers.push({ name: "Hono", pid: hono.pid, url: hono.url });
     }
     const baseline = await startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret });
     servers.push({ name: "baseline", pid: baseline.pid, url: baseline.url });

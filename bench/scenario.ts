@@ -4,14 +4,14 @@ import { login } from "./api-client";
 import { rawVerifyRate } from "./argon2-rate";
 import { type BenchDatabase, viaPort } from "./bench-database";
 import { startCountingProxy } from "./count-proxy";
-import { mainThreadCpuSeconds } from "./cpu";
+import { cpuSeconds, mainThreadCpuSeconds } from "./cpu";
 import { runLoad } from "./load";
 import { describeMachine } from "./machine";
 import { alternate, medianResult, repeat } from "./measure";
 import { measureMemory } from "./memory";
 import { factorLogin, plainLogin, runOperations } from "./operations";
 import type { BenchOptions } from "./options";
-import { memoryOf, type ServerProcess, startApi, startBaseline } from "./processes";
+import { memoryOf, type ServerProcess, startApi, startBaseline, startHonoFloor } from "./processes";
 import type { BenchReport } from "./report";
 import { countRoundTrips } from "./round-trips";
 import { buildRows, type Measured } from "./rows";
@@ -80,12 +80,13 @@ export async function runScenario(
     const api: ServerProcess = started;
     // The baseline, a second API whose database traffic goes through the counting proxy, and a
     // third that signs with EdDSA (JWT_SIGNING_KEYS) start together: no start is measured.
-    const [baseline, counted, eddsa] = await Promise.all([
+    const [baseline, floor, counted, eddsa] = await Promise.all([
       startBaseline({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret }),
+      startHonoFloor({ DATABASE_URL: db.url, JWT_SECRET_KEY: secret }),
       startApi({ ...appEnv, DATABASE_URL: viaPort(db.url, proxy.port) }),
       startApi({ ...appEnv, DATABASE_URL: db.url, JWT_SIGNING_KEYS: benchSigningKeys() }),
     ]);
-    servers.push(baseline, counted, eddsa);
+    servers.push(baseline, floor, counted, eddsa);
     await sleep(500);
     const idleRssMB = memoryOf(api.pid).rssMB;
 
@@ -103,9 +104,29 @@ export async function runScenario(
     await read(baseline, 10)();
     await read(eddsa, 10, self.username, eddsaToken)();
 
-    log("W1 self-read, 10 and 50 connections, API and baseline alternately…");
-    const w1 = await alternate(rounds, read(api, 10), read(baseline, 10));
-    const w1at50 = await alternate(rounds, read(api, 50), read(baseline, 50));
+    // W1 also records each server's CPU time per request (steadier than req/s on a shared
+    // machine: waiting for a core costs none), and reads the stack's own floor in the same turns.
+    const w1Cpu = new Map<string, number[]>();
+    const readMeasured = (server: ServerProcess, connections: number, name: string) => async () => {
+      const before = cpuSeconds(server.pid);
+      const result = await read(server, connections)();
+      const perRequest = ((cpuSeconds(server.pid) - before) * 1e6) / (result.ok + result.failed);
+      w1Cpu.set(`${name}@${connections}`, [
+        ...(w1Cpu.get(`${name}@${connections}`) ?? []),
+        perRequest,
+      ]);
+      return result;
+    };
+    const w1Turns = (connections: number) =>
+      alternate(rounds, readMeasured(api, connections, "api"), async () => ({
+        baseline: await readMeasured(baseline, connections, "baseline")(),
+        floor: await readMeasured(floor, connections, "floor")(),
+      }));
+    log("W1 self-read, 10 and 50 connections: API, baseline and Hono floor in turn…");
+    const w1 = await w1Turns(10);
+    const w1at50 = await w1Turns(50);
+    const w1CpuUs = (name: string, connections: number) =>
+      median(w1Cpu.get(`${name}@${connections}`) ?? []);
     log("W1 with EdDSA tokens and with HS256 ones, alternately…");
     const w1eddsa = await alternate(
       rounds,
@@ -135,6 +156,17 @@ export async function runScenario(
       () => rawVerifyRate(Math.max(0.3, duration / 3)),
     );
     const raw = w2.b.reduce((best, r) => (r.rate > best.rate ? r : best));
+    // The same logins one at a time: the main thread's cost of a login without argon2 threads
+    // crowding the two cores (what is the code's, and what is contention's).
+    const before = mainThreadCpuSeconds(api.pid);
+    const serial = await runLoad({
+      url: api.url,
+      connections: 1,
+      duration,
+      requests: loginRequests(accounts),
+    });
+    const serialLoginCpuUs =
+      ((mainThreadCpuSeconds(api.pid) - before) * 1e6) / Math.max(1, serial.ok + serial.failed);
 
     log("W2f login with a second factor vs W2 login, one operation at a time per connection…");
     // A fixed number of operations, each W2f one on an account of its own (its code step is
@@ -232,6 +264,19 @@ export async function runScenario(
       big = { users: await countUsers(db.sql), api: result.a, baseline: medianResult(result.b) };
     }
 
+    function pairWithFloor(turns: Awaited<ReturnType<typeof w1Turns>>, connections: number) {
+      return {
+        api: turns.a,
+        baseline: medianResult(turns.b.map((b) => b.baseline)),
+        floor: medianResult(turns.b.map((b) => b.floor)),
+        cpuUs: {
+          api: w1CpuUs("api", connections),
+          baseline: w1CpuUs("baseline", connections),
+          floor: w1CpuUs("floor", connections),
+        },
+      };
+    }
+
     return {
       machine: await describeMachine(db.sql),
       settings: {
@@ -242,12 +287,13 @@ export async function runScenario(
         bigUsers: options.bigUsers,
       },
       ...buildRows({
-        w1: { api: w1.a, baseline: medianResult(w1.b) },
-        w1at50: { api: w1at50.a, baseline: medianResult(w1at50.b) },
+        w1: pairWithFloor(w1, 10),
+        w1at50: pairWithFloor(w1at50, 50),
         w1eddsa: { eddsa: w1eddsa.a, hs256: medianResult(w1eddsa.b) },
         w1b: { api: w1b.a, baseline: medianResult(w1b.b) },
         w2: w2.a,
         w2MainThreadCpuUs: median(loginCpuUs),
+        serialLoginCpuUs,
         w2f: { factor: w2f.a, plain: medianResult(w2f.b), operations },
         raw,
         w3,

@@ -36,8 +36,10 @@ describe("npm run bench -- --smoke", () => {
     expect(workloads).toEqual([
       "W1 self-read",
       "baseline: W1 self-read",
+      "Hono floor: W1 self-read (bare Hono app, same query)",
       "W1 self-read",
       "baseline: W1 self-read",
+      "Hono floor: W1 self-read (bare Hono app, same query)",
       "W1 self-read, EdDSA tokens",
       "HS256: W1 self-read",
       "W1b admin reads another user",
@@ -94,7 +96,7 @@ describe("npm run bench -- --smoke", () => {
       "/.well-known/jwks.json",
     ]);
     expect(report.startup).toHaveLength(4);
-    expect(report.memory).toHaveLength(13);
+    expect(report.memory).toHaveLength(20);
     expect(report.tokens).toHaveLength(9);
     expect(report.worker).toHaveLength(6);
     const checks = [
