@@ -4,16 +4,25 @@ type Output = Pick<NodeJS.WriteStream, "write" | "on">;
 
 let installed: { written(): Promise<void> } | undefined;
 
+/** How long an info line may wait to be written with the ones after it. */
+const GATHER_MS = 50;
+/** Gathered text that is written at once, whatever its age. */
+const GATHER_MAX = 64 * 1024;
+
 /**
- * log() on Node: the info lines (the access log) are gathered and written to stdout once per
- * event-loop turn, in one write, instead of one console.log each (that took about a sixth of an
- * authenticated read's CPU time). A warning or error first writes the info lines gathered before
- * it, then goes to stderr at once. What is still gathered when the process exits is written then.
- * Write errors (a closed pipe) are ignored, as console.log ignores them.
+ * log() on Node: the info lines (the access log) are gathered and written to stdout together, at
+ * most GATHER_MS after the first of them or once GATHER_MAX characters wait, instead of one
+ * console.log each (that took about a sixth of an authenticated read's CPU time). Once per
+ * event-loop turn was not enough: at 10 connections a turn holds about one request, so each read
+ * still paid a write of its own to the pipe (about 5 % of W1's CPU time, bench/README.md). A
+ * warning or error first writes the info lines gathered before it, then goes to stderr at once.
+ * What is still gathered when the process exits is written then (`process.exit()` included; a
+ * SIGKILL loses at most GATHER_MS of lines). Write errors (a closed pipe) are ignored, as
+ * console.log ignores them.
  */
 export function installBatchedLog(out: Output = process.stdout, err: Output = process.stderr) {
   let pending = "";
-  let scheduled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   // Writes handed to `out` and not yet done, and who waits for them to be.
   let unfinished = 0;
   let waiting: Array<() => void> = [];
@@ -24,7 +33,8 @@ export function installBatchedLog(out: Output = process.stdout, err: Output = pr
     for (const resolve of wake) resolve();
   };
   const flush = () => {
-    scheduled = false;
+    clearTimeout(timer);
+    timer = undefined;
     if (pending === "") return;
     const text = pending;
     pending = "";
@@ -36,10 +46,9 @@ export function installBatchedLog(out: Output = process.stdout, err: Output = pr
   setLogSink((level, line) => {
     if (level === "info") {
       pending += `${line}\n`;
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+      if (pending.length >= GATHER_MAX) flush();
+      // Unreferenced: gathered lines alone do not keep the process alive (exit writes them).
+      else timer ??= setTimeout(flush, GATHER_MS).unref();
       return;
     }
     flush();

@@ -61,3 +61,58 @@ process.exit(0);
     expect(lines(result.stderr).map((line) => line.msg)).toEqual(["trouble"]);
   });
 });
+
+describe("info lines gathered across event-loop turns", () => {
+  it("come out in one write, soon after the first of them", async () => {
+    const result = await runWithBatchedLog(`
+const writes: string[] = [];
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string, ...rest: never[]) => {
+  writes.push(String(chunk));
+  return write(chunk, ...rest);
+}) as typeof process.stdout.write;
+log("info", "first");
+setImmediate(() => {
+  log("info", "second");
+  setImmediate(() => {
+    log("info", "third");
+    const waited = writes.length;
+    setTimeout(() => {
+      process.stderr.write(JSON.stringify({ waited, writes: writes.length }) + "\\n");
+    }, 200);
+  });
+});
+`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout).map((line) => line.msg)).toEqual(["first", "second", "third"]);
+    // Nothing was written during the three turns; then all three lines in a single write.
+    expect(lines(result.stderr)).toEqual([{ waited: 0, writes: 1 }]);
+  });
+
+  it("do not keep a process alive, and are written when it ends of itself", async () => {
+    const result = await runWithBatchedLog(`
+log("info", "last words");
+`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout).map((line) => line.msg)).toEqual(["last words"]);
+  });
+
+  it("are written at once when enough of them wait", async () => {
+    const result = await runWithBatchedLog(`
+let writes = 0;
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string, ...rest: never[]) => {
+  writes++;
+  return write(chunk, ...rest);
+}) as typeof process.stdout.write;
+const padding = "x".repeat(1000);
+for (let i = 0; i < 100; i++) log("info", "bulk", { i, padding });
+process.stderr.write(JSON.stringify({ writes }) + "\\n");
+process.exit(0);
+`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines(result.stdout)).toHaveLength(100);
+    // About 100 KB: the first 64 KiB went out while the loop ran, the rest at exit.
+    expect(lines(result.stderr)).toEqual([{ writes: 1 }]);
+  });
+});
