@@ -1,10 +1,14 @@
 // The floor the API is measured against: the authenticated read of GET /api/user/{username}
 // done by hand on node:http, with none of the framework. Same checks as the API: HS256 signature,
 // expiry, the account (active, token version) and its session in one indexed query, the same JSON
-// body. Run by the bench as its own process (`node bench/baseline.ts`, types stripped by Node).
+// body. Also the floor of a login, POST /api/user/login: the account in one query, argon2id
+// verify (@node-rs/argon2, the API's library), an HS256 token; no session, no rate limit, no
+// lockout, no audit (what the API adds). Run by the bench as its own process (`node
+// bench/baseline.ts`, types stripped by Node).
 // Imports nothing from src/ on purpose: Node runs this file as is, without a TypeScript loader.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { verify } from "@node-rs/argon2";
 import postgres from "postgres";
 
 const secret = process.env.JWT_SECRET_KEY ?? "";
@@ -59,6 +63,7 @@ const publicUser = (u: Row) => ({
 });
 
 const send = (res: ServerResponse, status: number, body: unknown) => {
+  if (res.headersSent) return;
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
 };
@@ -83,11 +88,52 @@ async function getUser(authorization: string | undefined, username: string, res:
   send(res, 200, publicUser(target));
 }
 
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+const TOKEN_HEAD = b64url({ alg: "HS256", typ: "JWT" });
+
+/** An HS256 access token for the account, valid 15 minutes. */
+function signToken(me: Row) {
+  const now = Math.floor(Date.now() / 1000);
+  const body = b64url({ sub: String(me.id), ver: me.token_version, iat: now, exp: now + 900 });
+  const signature = createHmac("sha256", secret)
+    .update(`${TOKEN_HEAD}.${body}`)
+    .digest("base64url");
+  return `${TOKEN_HEAD}.${body}.${signature}`;
+}
+
+async function login(text: string, res: ServerResponse) {
+  const { username, password } = JSON.parse(text) as { username?: unknown; password?: unknown };
+  if (typeof username !== "string" || typeof password !== "string") {
+    return send(res, 400, { msg: "Invalid input", code: "VALIDATION_ERROR" });
+  }
+  const [me] = await sql<(Row & { password_hash: string })[]>`
+    SELECT * FROM users WHERE lower(username) = lower(${username}) LIMIT 1`;
+  if (!me?.active || !(await verify(me.password_hash, password))) {
+    return send(res, 401, { msg: "Invalid credentials", code: "INVALID_CREDENTIALS" });
+  }
+  send(res, 200, { access_token: signToken(me), token_type: "Bearer", expires_in: 900 });
+}
+
+/** The request's body as text (the bench sends small JSON bodies). */
+function bodyText(req: IncomingMessage) {
+  return new Promise<string>((resolve, reject) => {
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      text += chunk;
+    });
+    req.on("end", () => resolve(text));
+    req.on("error", reject);
+  });
+}
+
 const server = createServer((req, res) => {
   const path = req.url ?? "/";
   const user = /^\/api\/user\/([A-Za-z0-9_.-]{3,50})$/.exec(path);
   let work: Promise<unknown> | undefined;
   if (req.method === "GET" && user?.[1]) work = getUser(req.headers.authorization, user[1], res);
+  else if (req.method === "POST" && path === "/api/user/login")
+    work = bodyText(req).then((text) => login(text, res));
   else if (req.method === "GET" && path === "/ready")
     work = sql`select 1`.then(() => send(res, 200, { status: "ready" }));
   else send(res, 404, { msg: "Not found", code: "NOT_FOUND" });

@@ -136,37 +136,36 @@ export async function runScenario(
     log("W1b admin reads another user…");
     const w1b = await alternate(rounds, readOther(api), readOther(baseline));
 
-    log("W2 login vs raw argon2id verify…");
-    // The API's main thread (its event loop) only: argon2 runs on libuv's threads.
-    const loginCpuUs: number[] = [];
-    const w2 = await alternate(
-      rounds,
+    log("W2 login vs raw argon2id verify and the baseline's bare login…");
+    // Logins against `server`, recording the CPU time of its main thread (its event loop; argon2
+    // runs on libuv's threads) per login under `into`.
+    const loginCpu = new Map<string, number[]>();
+    const logins =
+      (server: ServerProcess, into: string, connections = 8) =>
       async () => {
-        const before = mainThreadCpuSeconds(api.pid);
+        const before = mainThreadCpuSeconds(server.pid);
         const result = await runLoad({
-          url: api.url,
-          connections: 8,
+          url: server.url,
+          connections,
           duration,
           requests: loginRequests(accounts),
         });
-        const requests = Math.max(1, result.ok + result.failed);
-        loginCpuUs.push(((mainThreadCpuSeconds(api.pid) - before) * 1e6) / requests);
+        const perLogin =
+          ((mainThreadCpuSeconds(server.pid) - before) * 1e6) /
+          Math.max(1, result.ok + result.failed);
+        loginCpu.set(into, [...(loginCpu.get(into) ?? []), perLogin]);
         return result;
-      },
-      () => rawVerifyRate(Math.max(0.3, duration / 3)),
-    );
-    const raw = w2.b.reduce((best, r) => (r.rate > best.rate ? r : best));
+      };
+    const w2 = await alternate(rounds, logins(api, "api"), async () => ({
+      raw: await rawVerifyRate(Math.max(0.3, duration / 3)),
+      bare: await logins(baseline, "baseline")(),
+    }));
+    const raw = w2.b.map((b) => b.raw).reduce((best, r) => (r.rate > best.rate ? r : best));
     // The same logins one at a time: the main thread's cost of a login without argon2 threads
     // crowding the two cores (what is the code's, and what is contention's).
-    const before = mainThreadCpuSeconds(api.pid);
-    const serial = await runLoad({
-      url: api.url,
-      connections: 1,
-      duration,
-      requests: loginRequests(accounts),
-    });
-    const serialLoginCpuUs =
-      ((mainThreadCpuSeconds(api.pid) - before) * 1e6) / Math.max(1, serial.ok + serial.failed);
+    await logins(api, "api, one at a time", 1)();
+    await logins(baseline, "baseline, one at a time", 1)();
+    const loginCpuUs = (who: string) => median(loginCpu.get(who) ?? []);
 
     log("W2f login with a second factor vs W2 login, one operation at a time per connection…");
     // A fixed number of operations, each W2f one on an account of its own (its code step is
@@ -292,8 +291,13 @@ export async function runScenario(
         w1eddsa: { eddsa: w1eddsa.a, hs256: medianResult(w1eddsa.b) },
         w1b: { api: w1b.a, baseline: medianResult(w1b.b) },
         w2: w2.a,
-        w2MainThreadCpuUs: median(loginCpuUs),
-        serialLoginCpuUs,
+        w2Bare: medianResult(w2.b.map((b) => b.bare)),
+        loginCpuUs: {
+          api: loginCpuUs("api"),
+          baseline: loginCpuUs("baseline"),
+          apiOneAtATime: loginCpuUs("api, one at a time"),
+          baselineOneAtATime: loginCpuUs("baseline, one at a time"),
+        },
         w2f: { factor: w2f.a, plain: medianResult(w2f.b), operations },
         raw,
         w3,

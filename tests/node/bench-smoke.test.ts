@@ -45,6 +45,7 @@ describe("npm run bench -- --smoke", () => {
       "W1b admin reads another user",
       "baseline: W1b admin reads another user",
       "W2 login (48 accounts)",
+      "baseline: W2 bare login (one query, argon2id, a token)",
       "raw argon2id verify",
       "W2f login with a second factor (2 requests)",
       "W2 login (same client as W2f)",
@@ -96,7 +97,7 @@ describe("npm run bench -- --smoke", () => {
       "/.well-known/jwks.json",
     ]);
     expect(report.startup).toHaveLength(4);
-    expect(report.memory).toHaveLength(20);
+    expect(report.memory).toHaveLength(22);
     expect(report.tokens).toHaveLength(9);
     expect(report.worker).toHaveLength(6);
     const checks = [
