@@ -107,23 +107,33 @@ async function readText(body: ReadableStream<Uint8Array> | null, declaredLength:
 }
 
 /**
+ * A body whose Content-Length is within MAX_BODY_BYTES, read whole: the framing bounds it, so it
+ * needs no cap while it arrives. Asked for as bytes rather than as a stream, @hono/node-server
+ * reads it from the socket without building a web Request and a ReadableStream around it first.
+ */
+async function readDeclared(raw: Request) {
+  const bytes = await raw.arrayBuffer().catch(clientGone);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw invalidJson();
+  }
+}
+
+/**
  * Parses the body text and refuses text Postgres cannot store or that is not Unicode. For the
- * methods whose routes may read a body, the text becomes the request's body and Hono caches the
- * parsed value, so the route's validator reuses it.
+ * methods whose routes may read a body, the parsed value goes into Hono's body cache, where the
+ * route's validator (`c.req.json()`) finds it: the body is parsed once and never read again.
  */
 async function parse(c: Context, text: string) {
   let value: unknown;
   try {
-    if (READABLE_METHODS.has(c.req.method)) {
-      c.req.raw = new Request(c.req.raw, { body: text });
-      value = await c.req.json();
-    } else {
-      value = JSON.parse(text);
-    }
+    value = JSON.parse(text);
   } catch {
     throw invalidJson();
   }
   assertValidText(value);
+  if (READABLE_METHODS.has(c.req.method)) c.req.bodyCache.json = Promise.resolve(value);
 }
 
 /**
@@ -154,9 +164,11 @@ export const jsonBody = createMiddleware(async (c, next) => {
   const length = headers.get("content-length");
   const chunked = headers.has("transfer-encoding");
   if (length !== null && !chunked) {
-    if (Number(length) === 0) return bodiless();
+    const declared = Number(length);
+    if (declared === 0) return bodiless();
     requireJson(c);
-    return parsed(await readText(c.req.raw.body, Number(length)));
+    if (declared <= MAX_BODY_BYTES) return parsed(await readDeclared(c.req.raw));
+    return parsed(await readText(c.req.raw.body, declared));
   }
   // A GET or HEAD without framing has no body (RFC 9112 §6.3). Not asking for it spares
   // @hono/node-server building a whole Request, headers and all, on every read (about a
