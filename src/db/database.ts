@@ -45,9 +45,24 @@ export function pgErrorCode(error: unknown): string | undefined {
 
 export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === "23505";
 
+/**
+ * postgres.js on Workers writes through the socket's WritableStream, and a query written on a
+ * connection the database has just dropped fails with workerd's own TypeError instead of a
+ * connection error code (seen in tests/worker/database-outage.test.ts, a server that accepts
+ * connections and never answers, under load). The write did not reach the server, so nothing
+ * was done: a 503 like any other lost connection.
+ */
+function isWriteOnClosedSocket(error: unknown) {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    if (e instanceof TypeError && e.message === "This WritableStream has been closed.") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 export const isDatabaseUnavailable = (error: unknown) => {
   const code = pgErrorCode(error);
-  return code !== undefined && UNAVAILABLE_CODES.has(code);
+  return (code !== undefined && UNAVAILABLE_CODES.has(code)) || isWriteOnClosedSocket(error);
 };
 
 /**

@@ -85,6 +85,36 @@ describe("Hono's own HTTPExceptions", () => {
   });
 });
 
+describe("a query written on a socket the database has dropped (postgres.js on workerd)", () => {
+  // workerd's TypeError, as Drizzle hands it on (wrapped, the original as its cause).
+  const closedWrite = () => new TypeError("This WritableStream has been closed.");
+  const app = createRouter();
+  app.get("/closed/:wrapped", (c) => {
+    const error = closedWrite();
+    throw c.req.param("wrapped") === "yes"
+      ? new Error("Failed query: select 1", { cause: error })
+      : error;
+  });
+  app.get("/other", () => {
+    throw new TypeError("Cannot read properties of undefined (reading 'x')");
+  });
+  app.onError(errorHandler);
+
+  it.each(["no", "yes"])("is a 503, as any lost connection (wrapped: %s)", async (wrapped) => {
+    const original = console.error;
+    console.error = () => {};
+    try {
+      const res = await app.request(`/closed/${wrapped}`);
+      expect(res.status).toBe(503);
+      expect((await res.json()).code).toBe("SERVICE_UNAVAILABLE");
+      // Any other TypeError is still ours: a 500.
+      expect((await app.request("/other")).status).toBe(500);
+    } finally {
+      console.error = original;
+    }
+  });
+});
+
 describe("errorResponses documents a route's codes", () => {
   it("one response per status, described by the route's codes with that status, plus 405 and 503", () => {
     const responses = errorResponses("VALIDATION_ERROR", "INVALID_RESET_TOKEN", "RATE_LIMITED");
