@@ -106,7 +106,7 @@ describe("a query written on a socket the database has dropped (postgres.js on w
     try {
       const res = await app.request(`/closed/${wrapped}`);
       expect(res.status).toBe(503);
-      expect((await res.json()).code).toBe("SERVICE_UNAVAILABLE");
+      expect(((await res.json()) as { code: string }).code).toBe("SERVICE_UNAVAILABLE");
       // Any other TypeError is still ours: a 500.
       expect((await app.request("/other")).status).toBe(500);
     } finally {
