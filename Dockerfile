@@ -32,4 +32,6 @@ EXPOSE 8787
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8787}/ready`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["sh", "/app/docker-entrypoint.sh"]
-CMD ["node", "--enable-source-maps", "dist/node/server.js"]
+# V8 heap flags: a young generation of at most 2 × 32 MB and an old one that grows by half its live
+# size between full collections; docs/operations.md ("Memory") has the measurements.
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=32", "--heap-growing-percent=50", "dist/node/server.js"]

@@ -35,7 +35,14 @@ describe("Dockerfile", () => {
   });
 
   it("runs compiled JavaScript as a non-root user, in production", () => {
-    expect(command).toEqual(["node", "--enable-source-maps", "dist/node/server.js"]);
+    expect(command).toEqual([
+      "node",
+      "--enable-source-maps",
+      // The heap flags `npm start` passes (package.json, docs/operations.md).
+      "--max-semi-space-size=32",
+      "--heap-growing-percent=50",
+      "dist/node/server.js",
+    ]);
     expect(runtime.steps.map((s) => s.args).join("\n")).not.toMatch(/tsx|src\//);
     const user = last(runtime, "USER") ?? "";
     expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);

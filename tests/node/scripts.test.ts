@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HEAP_FLAGS } from "../../bench/processes";
 import { loadConfig } from "../../src/config";
 import { nodeArgon2 } from "../../src/node/argon2";
 import { createTestDatabase, type TestDatabase } from "../support/database";
+import { command as imageCommand } from "../support/dockerfile";
 import { createTestApi, type NodeTestApi } from "../support/node-api";
 import { ROOT } from "../support/processes";
 import { npmRun } from "../support/project-dir";
@@ -178,13 +180,31 @@ describe("the npm scripts", () => {
     const unchecked = Object.entries(scripts).filter(
       ([name, command]) =>
         !command.startsWith("node scripts/run.mjs ") &&
-        !(name === "start" && command === "node --liftoff-only scripts/start.mjs") &&
+        // npm start's exact command: the test of its V8 flags below.
+        !(name === "start" && command.startsWith("node --liftoff-only ")) &&
         !/^npm run --silent [\w:-]+ --$/.test(command),
     );
     expect(unchecked).toEqual([]);
     expect(readFileSync(join(ROOT, "scripts/start.mjs"), "utf8")).toContain(
       'await import("./check-node.mjs")',
     );
+  });
+
+  it("start the server with the same V8 heap flags as the image and the bench", () => {
+    // What bounds memory under a login flood (docs/operations.md, "Memory"): the bench measures
+    // the server with the flags npm start and the image pass.
+    expect(scripts.start?.split(" ")).toEqual([
+      "node",
+      "--liftoff-only",
+      ...HEAP_FLAGS,
+      "scripts/start.mjs",
+    ]);
+    expect(imageCommand).toEqual([
+      "node",
+      "--enable-source-maps",
+      ...HEAP_FLAGS,
+      "dist/node/server.js",
+    ]);
   });
 
   it("keep the old names for one release, each running the new script with its arguments", () => {
