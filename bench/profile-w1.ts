@@ -22,7 +22,14 @@ import { createBenchDatabase } from "./bench-database";
 import type { LoadResult } from "./load";
 import { runLoad } from "./load";
 import { medianResult } from "./measure";
-import { killAllServers, ROOT, startBaseline, startHonoFloor, startServer } from "./processes";
+import {
+  HEAP_FLAGS,
+  killAllServers,
+  ROOT,
+  startBaseline,
+  startHonoFloor,
+  startServer,
+} from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
 import { median } from "./stats";
 import { benchSigningKeys } from "./token-verify";
@@ -74,7 +81,12 @@ try {
   };
   const profileDir = profile ? await mkdtemp(join(tmpdir(), "w1-prof-")) : undefined;
   const nodeFlags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const api = await startServer([...nodeFlags, "scripts/start.mjs"], { ...appEnv, ...apiEnv });
+  // The flags `npm start` passes (package.json), so the figures are the served process's.
+  const startFlags = ["--liftoff-only", ...HEAP_FLAGS];
+  const api = await startServer([...nodeFlags, ...startFlags, "scripts/start.mjs"], {
+    ...appEnv,
+    ...apiEnv,
+  });
   const token = (await login(api.url, self)).access;
   const read =
     (url: string, conns: number, as = token) =>
@@ -110,7 +122,7 @@ try {
       { name: "API", pid: api.pid, url: api.url },
     ];
     if (eddsa) {
-      const signing = await startServer(["scripts/start.mjs"], {
+      const signing = await startServer([...startFlags, "scripts/start.mjs"], {
         ...appEnv,
         JWT_SIGNING_KEYS: benchSigningKeys(),
       });
@@ -119,7 +131,7 @@ try {
     }
     if (against) {
       // An older checkout's server (its own scripts/start.mjs and bundle) on the same database.
-      const other = await startServer([join(against, "scripts/start.mjs")], appEnv);
+      const other = await startServer([...startFlags, join(against, "scripts/start.mjs")], appEnv);
       servers.push({ name: "against", pid: other.pid, url: other.url });
     }
     if (floor) {
