@@ -4,11 +4,14 @@
 // body. Also the floor of a login, POST /api/user/login: the account in one query, argon2id
 // verify (@node-rs/argon2, the API's library), an HS256 token; no session, no rate limit, no
 // lockout, no audit (what the API adds). Run by the bench as its own process (`node
-// bench/baseline.ts`, types stripped by Node).
+// bench/baseline.ts`, types stripped by Node). With BASELINE_SERVER=hono the same handlers are
+// served by a bare Hono app on @hono/node-server instead of node:http: the stack's own floor (no
+// middleware, no Drizzle, no access log, two response headers), for `npm run bench`'s W1.
 // Imports nothing from src/ on purpose: Node runs this file as is, without a TypeScript loader.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { verify } from "@node-rs/argon2";
+import type { Context } from "hono";
 import postgres from "postgres";
 
 const secret = process.env.JWT_SECRET_KEY ?? "";
@@ -62,30 +65,27 @@ const publicUser = (u: Row) => ({
   updated_at: u.updated_at.toISOString(),
 });
 
-const send = (res: ServerResponse, status: number, body: unknown) => {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-  res.end(JSON.stringify(body));
-};
+/** A handler's answer: the status and the JSON body. */
+type Answer = [status: 200 | 400 | 401 | 403 | 404, body: unknown];
 
-async function getUser(authorization: string | undefined, username: string, res: ServerResponse) {
+async function readUser(authorization: string | undefined, username: string): Promise<Answer> {
   const claims = verifyToken(authorization);
-  if (!claims) return send(res, 401, { msg: "Unauthorized", code: "UNAUTHORIZED" });
+  if (!claims) return [401, { msg: "Unauthorized", code: "UNAUTHORIZED" }];
   const [me] = await sql<(Row & { session_id: string | null; revoked_at: Date | null })[]>`
     SELECT u.*, s.id AS session_id, s.revoked_at
     FROM users u LEFT JOIN sessions s ON s.id = ${claims.sid ?? ""} AND s.user_id = u.id
     WHERE u.id = ${claims.sub} LIMIT 1`;
   const revoked = claims.sid !== undefined && (!me?.session_id || me.revoked_at !== null);
   if (!me?.active || me.token_version !== claims.ver || revoked) {
-    return send(res, 401, { msg: "Unauthorized", code: "UNAUTHORIZED" });
+    return [401, { msg: "Unauthorized", code: "UNAUTHORIZED" }];
   }
-  if (me.username.toLowerCase() === username.toLowerCase()) return send(res, 200, publicUser(me));
-  if (me.role !== "ADMIN") return send(res, 403, { msg: "Forbidden", code: "FORBIDDEN" });
+  if (me.username.toLowerCase() === username.toLowerCase()) return [200, publicUser(me)];
+  if (me.role !== "ADMIN") return [403, { msg: "Forbidden", code: "FORBIDDEN" }];
   // The admin path (W1b): one more indexed lookup, by lower(username) as the API does.
   const [target] = await sql<Row[]>`
     SELECT * FROM users WHERE lower(username) = lower(${username}) LIMIT 1`;
-  if (!target) return send(res, 404, { msg: "Not found", code: "NOT_FOUND" });
-  send(res, 200, publicUser(target));
+  if (!target) return [404, { msg: "Not found", code: "NOT_FOUND" }];
+  return [200, publicUser(target)];
 }
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -101,17 +101,49 @@ function signToken(me: Row) {
   return `${TOKEN_HEAD}.${body}.${signature}`;
 }
 
-async function login(text: string, res: ServerResponse) {
+async function login(text: string): Promise<Answer> {
   const { username, password } = JSON.parse(text) as { username?: unknown; password?: unknown };
   if (typeof username !== "string" || typeof password !== "string") {
-    return send(res, 400, { msg: "Invalid input", code: "VALIDATION_ERROR" });
+    return [400, { msg: "Invalid input", code: "VALIDATION_ERROR" }];
   }
   const [me] = await sql<(Row & { password_hash: string })[]>`
     SELECT * FROM users WHERE lower(username) = lower(${username}) LIMIT 1`;
   if (!me?.active || !(await verify(me.password_hash, password))) {
-    return send(res, 401, { msg: "Invalid credentials", code: "INVALID_CREDENTIALS" });
+    return [401, { msg: "Invalid credentials", code: "INVALID_CREDENTIALS" }];
   }
-  send(res, 200, { access_token: signToken(me), token_type: "Bearer", expires_in: 900 });
+  return [200, { access_token: signToken(me), token_type: "Bearer", expires_in: 900 }];
+}
+
+const ready = async (): Promise<Answer> => {
+  await sql`select 1`;
+  return [200, { status: "ready" }];
+};
+
+const unavailable = { msg: "Service unavailable", code: "SERVICE_UNAVAILABLE" };
+const port = Number(process.env.PORT ?? 8788);
+
+/** The handlers on node:http, routed by hand. */
+function serveBare() {
+  const send = (res: ServerResponse, [status, body]: [number, unknown]) => {
+    if (res.headersSent) return;
+    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+    res.end(JSON.stringify(body));
+  };
+  const server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    const user = /^\/api\/user\/([A-Za-z0-9_.-]{3,50})$/.exec(path);
+    let work: Promise<Answer> | undefined;
+    if (req.method === "GET" && user?.[1]) work = readUser(req.headers.authorization, user[1]);
+    else if (req.method === "POST" && path === "/api/user/login") work = bodyText(req).then(login);
+    else if (req.method === "GET" && path === "/ready") work = ready();
+    else send(res, [404, { msg: "Not found", code: "NOT_FOUND" }]);
+    work?.then(
+      (answer) => send(res, answer),
+      () => send(res, [503, unavailable]),
+    );
+  });
+  // Node's default keep-alive timeout (5 s) is what @hono/node-server uses too.
+  return server.listen(port, "127.0.0.1");
 }
 
 /** The request's body as text (the bench sends small JSON bodies). */
@@ -127,20 +159,25 @@ function bodyText(req: IncomingMessage) {
   });
 }
 
-const server = createServer((req, res) => {
-  const path = req.url ?? "/";
-  const user = /^\/api\/user\/([A-Za-z0-9_.-]{3,50})$/.exec(path);
-  let work: Promise<unknown> | undefined;
-  if (req.method === "GET" && user?.[1]) work = getUser(req.headers.authorization, user[1], res);
-  else if (req.method === "POST" && path === "/api/user/login")
-    work = bodyText(req).then((text) => login(text, res));
-  else if (req.method === "GET" && path === "/ready")
-    work = sql`select 1`.then(() => send(res, 200, { status: "ready" }));
-  else send(res, 404, { msg: "Not found", code: "NOT_FOUND" });
-  work?.catch(() => send(res, 503, { msg: "Service unavailable", code: "SERVICE_UNAVAILABLE" }));
-});
-// Node's default keep-alive timeout (5 s) is what @hono/node-server uses too.
-server.listen(Number(process.env.PORT ?? 8788), "127.0.0.1");
+/** The same handlers as a bare Hono app on @hono/node-server (loaded only for this server). */
+async function serveHono() {
+  const { Hono } = await import("hono");
+  const { serve } = await import("@hono/node-server");
+  const app = new Hono();
+  const answer = (c: Context, [status, body]: Answer | [503, unknown]) => {
+    c.header("cache-control", "no-store");
+    return c.json(body, status);
+  };
+  app.get("/api/user/:username", async (c) =>
+    answer(c, await readUser(c.req.header("authorization"), c.req.param("username"))),
+  );
+  app.post("/api/user/login", async (c) => answer(c, await login(await c.req.text())));
+  app.get("/ready", async (c) => answer(c, await ready()));
+  app.onError((_, c) => answer(c, [503, unavailable]));
+  return serve({ fetch: app.fetch, port, hostname: "127.0.0.1" });
+}
+
+const server = process.env.BASELINE_SERVER === "hono" ? await serveHono() : serveBare();
 
 const shutdown = () => {
   server.close();

@@ -79,9 +79,9 @@ export const startApi = (env: Record<string, string>, nodeFlags = ["--liftoff-on
 export const startBaseline = (env: Record<string, string>) =>
   startServer(["--disable-warning=ExperimentalWarning", "bench/baseline.ts"], env);
 
-/** The baseline's read as a bare Hono app on @hono/node-server: the stack's own floor. */
+/** The baseline's handlers as a bare Hono app on @hono/node-server: the stack's own floor. */
 export const startHonoFloor = (env: Record<string, string>) =>
-  startServer(["--disable-warning=ExperimentalWarning", "bench/hono-floor.ts"], env);
+  startBaseline({ ...env, BASELINE_SERVER: "hono" });
 
 /** Resident set size now and its peak over the process's life (VmHWM), in MB, from /proc. */
 export function memoryOf(pid: number): { rssMB: number; peakMB: number } {

@@ -8,7 +8,7 @@
 //   instance `git archive` of an older commit, with node_modules linked); --eddsa: compare also
 //   an API process that signs with EdDSA (JWT_SIGNING_KEYS), read with its own token;
 //   --profile, --connections=<n> (default 10); --summarize=<file.cpuprofile>: a profile taken;
-//   --floor: compare also bench/hono-floor.ts (the baseline's read as a bare Hono app);
+//   --floor: compare also the Hono floor (bench/baseline.ts with BASELINE_SERVER=hono) (the baseline's read as a bare Hono app);
 //   --api-env=NAME=value[,NAME=value]: extra variables for this checkout's API (ACCESS_LOG=off).
 // Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";

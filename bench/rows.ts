@@ -7,7 +7,7 @@ import type { CpuLoad, WorkerFigures } from "./worker";
 
 type Pair = { api: LoadResult; baseline: LoadResult };
 /**
- * W1 with the stack's own floor (bench/hono-floor.ts: the baseline's read as a bare Hono app)
+ * W1 with the stack's own floor (bench/baseline.ts with BASELINE_SERVER=hono: the baseline's read as a bare Hono app)
  * measured in the same turns, and each server's CPU time per request, µs.
  */
 type W1Figures = Pair & {
@@ -460,7 +460,7 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
 const NOTES = [
   "req/s counts 2xx answers only; p50/p99 are over all answers; `failed` = non-2xx answers plus connection errors, summed over the rounds.",
   "API and baseline (bench/baseline.ts: node:http, HS256 with node:crypto, one indexed postgres.js query for the account and its session, the same JSON) run as separate processes on the same Node and database and are measured alternately, A B A B; each figure is the median over the rounds. autocannon runs in the bench process on the same machine.",
-  "Hono floor (bench/hono-floor.ts): the baseline's read, the same checks and query, as a bare Hono app on @hono/node-server (no middleware, no Drizzle, no access log, two response headers), measured in W1's turns: floor ÷ baseline is the stack's share of the difference, API ÷ floor ours. CPU time per request: each server's process CPU (/proc/<pid>/stat) over its W1 runs divided by its answers, median over the rounds.",
+  "Hono floor (bench/baseline.ts with BASELINE_SERVER=hono): the baseline's read, the same checks and query, as a bare Hono app on @hono/node-server (no middleware, no Drizzle, no access log, two response headers), measured in W1's turns: floor ÷ baseline is the stack's share of the difference, API ÷ floor ours. CPU time per request: each server's process CPU (/proc/<pid>/stat) over its W1 runs divided by its answers, median over the rounds.",
   "Bare login (bench/baseline.ts, POST /api/user/login): the account in one query, the same @node-rs/argon2 verify, an HS256 token; no session, rate limit, lockout or audit entry. It runs in W2's turns; the main thread's CPU time per login (/proc/<pid>/task/<pid>/stat) of it and of the API, at 8 connections and one login at a time.",
   "The API runs as `npm start` runs it (scripts/start.mjs: the server compiled by esbuild, dependencies bundled, one process), NODE_ENV=production, TRUST_PROXY=1, default rate limits: every POST carries its own X-Forwarded-For, so the per-IP limiter runs its query on every request but never refuses.",
   "Raw argon2id: @node-rs/argon2 verify with the app's parameters (m=19456, t=2, p=1) in the bench process, best of 1, 2 and 4 at once; W3's ratio is informative (register hashes once, like a verify).",
