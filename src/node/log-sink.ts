@@ -14,7 +14,7 @@ const GATHER_MAX = 64 * 1024;
  * most GATHER_MS after the first of them or once GATHER_MAX characters wait, instead of one
  * console.log each (that took about a sixth of an authenticated read's CPU time). Once per
  * event-loop turn was not enough: at 10 connections a turn holds about one request, so each read
- * still paid a write of its own to the pipe (about 5 % of W1's CPU time, bench/README.md). A
+ * still paid a write of its own to the pipe (about 3 % of W1's CPU time in the profile). A
  * warning or error first writes the info lines gathered before it, then goes to stderr at once.
  * What is still gathered when the process exits is written then (`process.exit()` included; a
  * SIGKILL loses at most GATHER_MS of lines). Write errors (a closed pipe) are ignored, as
