@@ -360,7 +360,21 @@ export function buildRows(m: Measured): Omit<BenchReport, "machine" | "settings"
       holds: s.embeddedStartPeakMB <= 300,
     },
     {
-      name: "the same with V8's optimising WebAssembly tier (node --no-liftoff-only)",
+      name: "fresh embedded database (a new PGLITE_DIR): RSS 2 s after /ready",
+      value: s.embeddedFreshRssMB,
+      unit: "MB",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "fresh embedded database: start-up peak (VmHWM 2 s after /ready)",
+      value: s.embeddedFreshPeakMB,
+      unit: "MB",
+      target: "",
+      holds: null,
+    },
+    {
+      name: "existing embedded database with V8's optimising WebAssembly tier (node --no-liftoff-only): start-up peak",
       value: s.tierUpStartPeakMB,
       unit: "MB",
       target: "",

@@ -20,6 +20,9 @@ export type StartupResult = {
   /** An existing embedded database, 2 s after /ready: RSS and the peak so far (VmHWM), MB. */
   embeddedIdleRssMB: number;
   embeddedStartPeakMB: number;
+  /** The same for a new, empty PGLITE_DIR (PGlite runs initdb, the app migrates). */
+  embeddedFreshRssMB: number;
+  embeddedFreshPeakMB: number;
   /** The same with V8's optimising WebAssembly tier allowed (`--no-liftoff-only`), once. */
   tierUpStartPeakMB: number;
   /** W1 on the embedded database, as `npm start` runs it and with the optimising tier. */
@@ -68,6 +71,8 @@ export async function measureStartup(
 ): Promise<StartupResult> {
   const idle: number[] = [];
   const peaks: number[] = [];
+  const freshIdle: number[] = [];
+  const freshPeaks: number[] = [];
   const fresh: number[] = [];
   const existing: number[] = [];
   const postgres: number[] = [];
@@ -79,7 +84,13 @@ export async function measureStartup(
     try {
       const embedded = { ...env, DATABASE_URL: "", PGLITE_DIR: dir };
       // A new empty directory: PGlite initialises it and the app migrates it.
-      fresh.push(await timed(() => startApi(embedded)));
+      const first = await startApi(embedded);
+      fresh.push(first.startupMs);
+      await sleep(2000);
+      const firstMemory = memoryOf(first.pid);
+      freshIdle.push(firstMemory.rssMB);
+      freshPeaks.push(firstMemory.peakMB);
+      await first.stop();
       // The same directory again: a database that was started once before.
       const again = await startApi(embedded);
       existing.push(again.startupMs);
@@ -121,6 +132,8 @@ export async function measureStartup(
   return {
     embeddedIdleRssMB: median(idle),
     embeddedStartPeakMB: median(peaks),
+    embeddedFreshRssMB: median(freshIdle),
+    embeddedFreshPeakMB: median(freshPeaks),
     tierUpStartPeakMB,
     embeddedW1,
     postgresMs: median(postgres),

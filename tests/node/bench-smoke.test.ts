@@ -97,7 +97,7 @@ describe("npm run bench -- --smoke", () => {
       "/.well-known/jwks.json",
     ]);
     expect(report.startup).toHaveLength(4);
-    expect(report.memory).toHaveLength(22);
+    expect(report.memory).toHaveLength(24);
     expect(report.tokens).toHaveLength(9);
     expect(report.worker).toHaveLength(6);
     const checks = [
