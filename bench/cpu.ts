@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { median } from "./stats";
 
 /** CPU time (user + system) a process has used so far, in seconds, from /proc (Linux). */
 export function cpuSeconds(pid: number, file = `/proc/${pid}/stat`): number {
@@ -10,6 +11,29 @@ export function cpuSeconds(pid: number, file = `/proc/${pid}/stat`): number {
 /** CPU time of a process's main thread alone (its event loop on Node), in seconds. */
 export const mainThreadCpuSeconds = (pid: number) =>
   cpuSeconds(pid, `/proc/${pid}/task/${pid}/stat`);
+
+/**
+ * CPU time per answered request, kept by name: `measure(name, cpuOf, run)` runs a load, divides the
+ * CPU seconds `cpuOf` counted over it by its answers and keeps the figure in µs; `median(name)`
+ * reads the figures back. Steadier than req/s on a shared machine: waiting for a core costs none.
+ */
+export function cpuPerRequest() {
+  const figures = new Map<string, number[]>();
+  return {
+    async measure<R extends { ok: number; failed: number }>(
+      name: string,
+      cpuOf: () => number,
+      run: () => Promise<R>,
+    ): Promise<R> {
+      const before = cpuOf();
+      const result = await run();
+      const us = ((cpuOf() - before) * 1e6) / Math.max(1, result.ok + result.failed);
+      figures.set(name, [...(figures.get(name) ?? []), us]);
+      return result;
+    },
+    median: (name: string) => median(figures.get(name) ?? []),
+  };
+}
 
 /**
  * CPU time the children a process has waited for used, in seconds: for Postgres's postmaster,

@@ -12,13 +12,13 @@
 //   --api-env=NAME=value[,NAME=value]: extra variables for this checkout's API (ACCESS_LOG=off).
 // Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { login } from "./api-client";
 import { createBenchDatabase } from "./bench-database";
+import { cpuPerRequest, cpuSeconds } from "./cpu";
 import type { LoadResult } from "./load";
 import { runLoad } from "./load";
 import { medianResult } from "./measure";
@@ -31,7 +31,6 @@ import {
   startServer,
 } from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
-import { median } from "./stats";
 import { benchSigningKeys } from "./token-verify";
 import { readUser } from "./workloads";
 
@@ -92,19 +91,12 @@ try {
     (url: string, conns: number, as = token) =>
     () =>
       runLoad({ url, connections: conns, duration, requests: readUser(self.username, as) });
-  // CPU time the server process spent per answered request: steadier than req/s on a machine
-  // that other work shares, since waiting for a core costs no CPU time.
-  const cpuPerRequest = new Map<string, number[]>();
+  // CPU time the server process spent per answered request.
+  const cpu = cpuPerRequest();
   const measured =
     (name: string, pid: number, url: string, conns: number, as = token) =>
-    async () => {
-      const before = cpuSeconds(pid);
-      const result = await read(url, conns, as)();
-      const perRequest = ((cpuSeconds(pid) - before) * 1e6) / (result.ok + result.failed);
-      const key = `${name}@${conns}`;
-      cpuPerRequest.set(key, [...(cpuPerRequest.get(key) ?? []), perRequest]);
-      return result;
-    };
+    () =>
+      cpu.measure(`${name}@${conns}`, () => cpuSeconds(pid), read(url, conns, as));
 
   if (profileDir) {
     say("warm-up…");
@@ -152,22 +144,22 @@ try {
           results.set(name, [...(results.get(name) ?? []), result]);
         }
       }
-      const cpu = (name: string) => median(cpuPerRequest.get(`${name}@${conns}`) ?? []);
+      const cpuUs = (name: string) => cpu.median(`${name}@${conns}`);
       const base = medianResult(results.get("baseline") ?? []);
       for (const { name } of servers) {
         const r = medianResult(results.get(name) ?? []);
         const ratios =
           name === "baseline"
             ? ""
-            : `  ratio ${(r.rps / base.rps).toFixed(2)} (req/s), ${(cpu("baseline") / cpu(name)).toFixed(2)} (CPU)`;
+            : `  ratio ${(r.rps / base.rps).toFixed(2)} (req/s), ${(cpuUs("baseline") / cpuUs(name)).toFixed(2)} (CPU)`;
         console.log(
-          `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}  CPU ${Math.round(cpu(name))} µs/request${ratios}`,
+          `${name.padEnd(8)} @${conns}: ${r.rps.toFixed(1).padStart(8)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  failed ${r.failed}  CPU ${Math.round(cpuUs(name))} µs/request${ratios}`,
         );
       }
       if (eddsa) {
         const rps = (name: string) => medianResult(results.get(name) ?? []).rps;
         console.log(
-          `EdDSA / API (HS256) @${conns}: ${(rps("EdDSA") / rps("API")).toFixed(3)} (req/s), ${(cpu("API") / cpu("EdDSA")).toFixed(3)} (CPU)`,
+          `EdDSA / API (HS256) @${conns}: ${(rps("EdDSA") / rps("API")).toFixed(3)} (req/s), ${(cpuUs("API") / cpuUs("EdDSA")).toFixed(3)} (CPU)`,
         );
       }
     }
@@ -175,13 +167,6 @@ try {
 } finally {
   killAllServers();
   await db.drop();
-}
-
-/** User and system CPU time of a process so far, in seconds (/proc/<pid>/stat, in clock ticks). */
-function cpuSeconds(pid: number) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 type ProfileNode = {

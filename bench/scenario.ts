@@ -4,7 +4,7 @@ import { login } from "./api-client";
 import { rawVerifyRate } from "./argon2-rate";
 import { type BenchDatabase, viaPort } from "./bench-database";
 import { startCountingProxy } from "./count-proxy";
-import { cpuSeconds, mainThreadCpuSeconds } from "./cpu";
+import { cpuPerRequest, cpuSeconds, mainThreadCpuSeconds } from "./cpu";
 import { runLoad } from "./load";
 import { describeMachine } from "./machine";
 import { alternate, medianResult, repeat } from "./measure";
@@ -24,7 +24,7 @@ import {
   seedLoginAccounts,
 } from "./seed";
 import { measureStartup } from "./startup";
-import { median, sleep } from "./stats";
+import { sleep } from "./stats";
 import { benchSigningKeys, measureTokenVerification } from "./token-verify";
 import { localPostmaster, measureWorkers, startWorkers } from "./worker";
 import { loginRequests, readUser, refreshRequests, registerRequests } from "./workloads";
@@ -106,17 +106,13 @@ export async function runScenario(
 
     // W1 also records each server's CPU time per request (steadier than req/s on a shared
     // machine: waiting for a core costs none), and reads the stack's own floor in the same turns.
-    const w1Cpu = new Map<string, number[]>();
-    const readMeasured = (server: ServerProcess, connections: number, name: string) => async () => {
-      const before = cpuSeconds(server.pid);
-      const result = await read(server, connections)();
-      const perRequest = ((cpuSeconds(server.pid) - before) * 1e6) / (result.ok + result.failed);
-      w1Cpu.set(`${name}@${connections}`, [
-        ...(w1Cpu.get(`${name}@${connections}`) ?? []),
-        perRequest,
-      ]);
-      return result;
-    };
+    const w1Cpu = cpuPerRequest();
+    const readMeasured = (server: ServerProcess, connections: number, name: string) => () =>
+      w1Cpu.measure(
+        `${name}@${connections}`,
+        () => cpuSeconds(server.pid),
+        read(server, connections),
+      );
     const w1Turns = (connections: number) =>
       alternate(rounds, readMeasured(api, connections, "api"), async () => ({
         baseline: await readMeasured(baseline, connections, "baseline")(),
@@ -125,8 +121,7 @@ export async function runScenario(
     log("W1 self-read, 10 and 50 connections: API, baseline and Hono floor in turn…");
     const w1 = await w1Turns(10);
     const w1at50 = await w1Turns(50);
-    const w1CpuUs = (name: string, connections: number) =>
-      median(w1Cpu.get(`${name}@${connections}`) ?? []);
+    const w1CpuUs = (name: string, connections: number) => w1Cpu.median(`${name}@${connections}`);
     log("W1 with EdDSA tokens and with HS256 ones, alternately…");
     const w1eddsa = await alternate(
       rounds,
@@ -139,23 +134,16 @@ export async function runScenario(
     log("W2 login vs raw argon2id verify and the baseline's bare login…");
     // Logins against `server`, recording the CPU time of its main thread (its event loop; argon2
     // runs on libuv's threads) per login under `into`.
-    const loginCpu = new Map<string, number[]>();
+    const loginCpu = cpuPerRequest();
     const logins =
       (server: ServerProcess, into: string, connections = 8) =>
-      async () => {
-        const before = mainThreadCpuSeconds(server.pid);
-        const result = await runLoad({
-          url: server.url,
-          connections,
-          duration,
-          requests: loginRequests(accounts),
-        });
-        const perLogin =
-          ((mainThreadCpuSeconds(server.pid) - before) * 1e6) /
-          Math.max(1, result.ok + result.failed);
-        loginCpu.set(into, [...(loginCpu.get(into) ?? []), perLogin]);
-        return result;
-      };
+      () =>
+        loginCpu.measure(
+          into,
+          () => mainThreadCpuSeconds(server.pid),
+          () =>
+            runLoad({ url: server.url, connections, duration, requests: loginRequests(accounts) }),
+        );
     const w2 = await alternate(rounds, logins(api, "api"), async () => ({
       raw: await rawVerifyRate(Math.max(0.3, duration / 3)),
       bare: await logins(baseline, "baseline")(),
@@ -165,7 +153,7 @@ export async function runScenario(
     // crowding the two cores (what is the code's, and what is contention's).
     await logins(api, "api, one at a time", 1)();
     await logins(baseline, "baseline, one at a time", 1)();
-    const loginCpuUs = (who: string) => median(loginCpu.get(who) ?? []);
+    const loginCpuUs = loginCpu.median;
 
     log("W2f login with a second factor vs W2 login, one operation at a time per connection…");
     // A fixed number of operations, each W2f one on an account of its own (its code step is
