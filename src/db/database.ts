@@ -33,12 +33,19 @@ const UNAVAILABLE_CODES = new Set([
   "57014",
 ]);
 
+/** A driver error and its causes, outermost first: Drizzle wraps what the driver threw. */
+function* causeChain(error: unknown) {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause;
+  }
+}
+
 /** Postgres error code of a driver error, looking through Drizzle's wrapping `cause` chain. */
 export function pgErrorCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+  for (const e of causeChain(error)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") return code;
-    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -53,9 +60,8 @@ export const isUniqueViolation = (error: unknown) => pgErrorCode(error) === "235
  * was done: a 503 like any other lost connection.
  */
 function isWriteOnClosedSocket(error: unknown) {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof TypeError && e.message === "This WritableStream has been closed.") return true;
-    e = (e as { cause?: unknown }).cause;
   }
   return false;
 }

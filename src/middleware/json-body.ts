@@ -99,6 +99,11 @@ async function readText(body: ReadableStream<Uint8Array> | null, declaredLength:
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
+  return decodeUtf8(bytes);
+}
+
+/** UTF-8 text of a body; bytes that are not UTF-8 are INVALID_JSON, never U+FFFD. */
+function decodeUtf8(bytes: ArrayBuffer | Uint8Array) {
   try {
     return utf8.decode(bytes);
   } catch {
@@ -112,12 +117,7 @@ async function readText(body: ReadableStream<Uint8Array> | null, declaredLength:
  * reads it from the socket without building a web Request and a ReadableStream around it first.
  */
 async function readDeclared(raw: Request) {
-  const bytes = await raw.arrayBuffer().catch(clientGone);
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw invalidJson();
-  }
+  return decodeUtf8(await raw.arrayBuffer().catch(clientGone));
 }
 
 /**
