@@ -9,7 +9,9 @@
 //   an API process that signs with EdDSA (JWT_SIGNING_KEYS), read with its own token;
 //   --profile, --connections=<n> (default 10); --summarize=<file.cpuprofile>: a profile taken;
 //   --floor: compare also the Hono floor (bench/baseline.ts with BASELINE_SERVER=hono) (the baseline's read as a bare Hono app);
-//   --api-env=NAME=value[,NAME=value]: extra variables for this checkout's API (ACCESS_LOG=off).
+//   --api-env=NAME=value[,NAME=value]: extra variables for this checkout's API (ACCESS_LOG=off);
+//   --login: logins (W2, 8 accounts) instead of reads, the baseline's being its bare login, and the
+//   CPU time counted of the servers' main threads alone (argon2 runs on libuv's threads).
 // Not a replacement for `npm run bench`.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
@@ -18,7 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { login } from "./api-client";
 import { createBenchDatabase } from "./bench-database";
-import { cpuPerRequest, cpuSeconds } from "./cpu";
+import { cpuPerRequest, cpuSeconds, mainThreadCpuSeconds } from "./cpu";
 import type { LoadResult } from "./load";
 import { runLoad } from "./load";
 import { medianResult } from "./measure";
@@ -32,7 +34,7 @@ import {
 } from "./processes";
 import { promoteToAdmin, seedBulkAccounts, seedLoginAccounts } from "./seed";
 import { benchSigningKeys } from "./token-verify";
-import { readUser } from "./workloads";
+import { loginRequests, readUser } from "./workloads";
 
 const say = (line: string) => console.error(`[w1] ${line}`);
 
@@ -49,6 +51,7 @@ const connections = Number(flags.get("connections") ?? 10);
 const against = flags.get("against");
 const eddsa = flags.has("eddsa");
 const floor = flags.has("floor");
+const logins = flags.has("login");
 const apiEnv = Object.fromEntries(
   (flags.get("api-env") ?? "")
     .split(",")
@@ -65,7 +68,7 @@ if (existing) {
 
 const db = await createBenchDatabase(databaseUrl);
 try {
-  const accounts = await seedLoginAccounts(db.sql, 2);
+  const accounts = await seedLoginAccounts(db.sql, logins ? 8 : 2);
   await seedBulkAccounts(db.sql, 1, 998);
   await promoteToAdmin(db.sql, (accounts[0] as (typeof accounts)[0]).username);
   const self = accounts[1] as (typeof accounts)[0];
@@ -90,18 +93,25 @@ try {
   const read =
     (url: string, conns: number, as = token) =>
     () =>
-      runLoad({ url, connections: conns, duration, requests: readUser(self.username, as) });
-  // CPU time the server process spent per answered request.
+      runLoad({
+        url,
+        connections: conns,
+        duration,
+        requests: logins ? loginRequests(accounts) : readUser(self.username, as),
+      });
+  // CPU time the server process (with --login, its main thread) spent per answered request.
   const cpu = cpuPerRequest();
+  const cpuOf = logins ? mainThreadCpuSeconds : cpuSeconds;
   const measured =
     (name: string, pid: number, url: string, conns: number, as = token) =>
     () =>
-      cpu.measure(`${name}@${conns}`, () => cpuSeconds(pid), read(url, conns, as));
+      cpu.measure(`${name}@${conns}`, () => cpuOf(pid), read(url, conns, as));
+  const what = logins ? "logins" : "W1";
 
   if (profileDir) {
     say("warm-up…");
     await read(api.url, connections)();
-    say(`W1 at ${connections} connections for ${duration} s under --cpu-prof…`);
+    say(`${what} at ${connections} connections for ${duration} s under --cpu-prof…`);
     const result = await read(api.url, connections)();
     say(`${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
     await api.stop();
@@ -134,8 +144,8 @@ try {
     servers.push({ name: "baseline", pid: baseline.pid, url: baseline.url });
     say("warm-up…");
     for (const server of servers) await read(server.url, 10, server.token)();
-    for (const conns of [10, 50]) {
-      say(`W1 at ${conns} connections, ${rounds} rounds of ${duration} s each, in turn…`);
+    for (const conns of logins ? [1, 8] : [10, 50]) {
+      say(`${what} at ${conns} connections, ${rounds} rounds of ${duration} s each, in turn…`);
       // In turn, round after round, so drift (a busy neighbour) hits every server alike.
       const results = new Map<string, LoadResult[]>();
       for (let round = 0; round < rounds; round++) {

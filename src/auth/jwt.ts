@@ -1,6 +1,5 @@
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual, type webcrypto } from "node:crypto";
-import { sign } from "hono/jwt";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { User } from "../db/schema";
 import type { Clock } from "../deps";
 import { type KeyRing, keyRing, signWith, verifiedBy } from "./key-ring";
@@ -17,18 +16,6 @@ export type AccessClaims = {
   sid?: string;
 };
 
-// hono/jwt imports a string secret as a WebCrypto key on every call; the key is imported once.
-const signingKeys = new Map<string, Promise<webcrypto.CryptoKey>>();
-const signingKey = (secret: string) => {
-  let key = signingKeys.get(secret);
-  if (!key) {
-    const raw = new TextEncoder().encode(secret);
-    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    signingKeys.set(secret, key);
-  }
-  return key;
-};
-
 /**
  * What access tokens are signed and checked with: the Ed25519 key set (EdDSA) when it is not
  * empty, else the HS256 secret (both from the Config).
@@ -36,7 +23,7 @@ const signingKey = (secret: string) => {
 export type TokenKeys = { jwtSecret: string; jwtSigningKeys: readonly SigningJwk[] };
 
 /** Signs an access token carrying the account's current token version. */
-export async function issueAccessToken(
+export function issueAccessToken(
   user: Pick<User, "id" | "role" | "tokenVersion">,
   keys: TokenKeys,
   ttl: number,
@@ -57,7 +44,7 @@ export async function issueAccessToken(
     access_token:
       keys.jwtSigningKeys.length > 0
         ? signEdDsa(claims, keyRing(keys.jwtSigningKeys))
-        : await sign(claims, await signingKey(keys.jwtSecret), "HS256"),
+        : signHs256(claims, keys.jwtSecret),
     token_type: "Bearer" as const,
     expires_in: ttl,
   };
@@ -70,6 +57,18 @@ function signEdDsa(claims: AccessClaims, ring: KeyRing) {
 }
 
 const encodePart = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+const HS256_HEADER = encodePart({ alg: "HS256", typ: "JWT" });
+
+/**
+ * An HS256 JWT, signed on the calling thread with node:crypto, as checkToken verifies it: a
+ * WebCrypto signature is a job on libuv's thread pool, where it waits behind the argon2 work of
+ * concurrent logins, and costs the event loop more than the HMAC itself.
+ */
+function signHs256(claims: AccessClaims, secret: string) {
+  const input = `${HS256_HEADER}.${encodePart(claims)}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+}
 
 /** What an access token asserts, once its signature and claims have been checked. */
 export type VerifiedClaims = { userId: number; ver: number; sid?: string };

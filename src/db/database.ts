@@ -81,6 +81,23 @@ export async function selectRows<T>(db: Database, query: SQL): Promise<T[]> {
   return (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
 }
 
+/**
+ * A query built once per database handle by `build` (with sql.placeholder for its values, then
+ * `.prepare(name)`), afterwards only run: on the hot paths (the bearer check, a login's
+ * statements) building a query with Drizzle costs the event loop more than running it.
+ */
+export function preparedPerDatabase<Q>(build: (db: Database) => Q): (db: Database) => Q {
+  const built = new WeakMap<Database, Q>();
+  return (db) => {
+    let query = built.get(db);
+    if (!query) {
+      query = build(db);
+      built.set(db, query);
+    }
+    return query;
+  };
+}
+
 // Hand-written statements pass times as ISO text and read them back as epoch seconds
 // (`extract(epoch from …)::float8`): Drizzle keeps timestamps as text in both drivers, and only its
 // column mappings convert them.

@@ -1,10 +1,11 @@
-import { eq, type SQL, sql } from "drizzle-orm";
+import { eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import { auditCte, type Occasion, type Party } from "../audit/audit.store";
 import type { Config } from "../config";
 import {
   type Database,
   deleteStaleRows,
   fromEpoch,
+  preparedPerDatabase,
   pruneCutoff,
   selectRows,
   sqlTime,
@@ -30,7 +31,7 @@ const FAILURE_MEMORY_SECONDS = 24 * 60 * 60;
  * real accounts by id would leak which email belongs to which username (fail on the username,
  * then see which email is already locked); the price is that the two are throttled separately.
  */
-export const throttleKey = (login: string | SQL) => sql<string>`'login:' || lower(${login})`;
+export const throttleKey = (login: string | SQLWrapper) => sql<string>`'login:' || lower(${login})`;
 
 const secondsUntil = (lockedUntil: Date | null | undefined, now: Date) =>
   lockedUntil && lockedUntil > now ? (lockedUntil.getTime() - now.getTime()) / 1000 : 0;
@@ -43,25 +44,34 @@ export type LockRow = { locked_until: number | null };
  * throttle row exists, so that concurrent failures all find a row to lock and none is lost.
  */
 export async function readLogin(db: Database, login: string, now: Date) {
-  const key = throttleKey(login);
-  const ensured = db
-    .$with("ensured")
-    .as(
+  const query = login.includes("@") ? readLoginByEmail(db) : readLoginByUsername(db);
+  const [row] = await query.execute({ login, now });
+  return { lockedForSeconds: secondsUntil(row?.lockedUntil, now), user: row?.user ?? undefined };
+}
+
+/** readLogin's statement for a login name that `finds` an account by, built once per database. */
+const readLoginBy = (finds: typeof usernameIs, name: string) =>
+  preparedPerDatabase((db) => {
+    const login = sql.placeholder("login");
+    const key = throttleKey(login);
+    const ensured = db.$with("ensured").as(
       db
         .insert(loginThrottles)
-        .values({ key, failures: 0, updatedAt: now })
+        .values({ key, failures: 0, updatedAt: sql.placeholder("now") })
         .onConflictDoNothing()
         .returning({ key: loginThrottles.key }),
     );
-  const [row] = await db
-    .with(ensured)
-    .select({ lockedUntil: loginThrottles.lockedUntil, user: users })
-    .from(sql`(select 1) as probe`)
-    .leftJoin(loginThrottles, eq(loginThrottles.key, key))
-    .leftJoin(users, login.includes("@") ? emailIs(login) : usernameIs(login))
-    .limit(1);
-  return { lockedForSeconds: secondsUntil(row?.lockedUntil, now), user: row?.user ?? undefined };
-}
+    return db
+      .with(ensured)
+      .select({ lockedUntil: loginThrottles.lockedUntil, user: users })
+      .from(sql`(select 1) as probe`)
+      .leftJoin(loginThrottles, eq(loginThrottles.key, key))
+      .leftJoin(users, finds(login))
+      .limit(1)
+      .prepare(name);
+  });
+const readLoginByUsername = readLoginBy(usernameIs, "read_login_by_username");
+const readLoginByEmail = readLoginBy(emailIs, "read_login_by_email");
 
 /**
  * The CTEs verifiedPasswordGate defines, by name, for the statements built on it: `prior` (the

@@ -1,6 +1,13 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { auditCte, type Occasion, type Party } from "../audit/audit.store";
-import { type Database, deleteInBatches, pruneCutoff, selectRows, sqlTime } from "../db/database";
+import {
+  type Database,
+  deleteInBatches,
+  preparedPerDatabase,
+  pruneCutoff,
+  selectRows,
+  sqlTime,
+} from "../db/database";
 import { sessions, type User, users } from "../db/schema";
 
 // Sessions (one per login, a refresh-token family) and their refresh tokens, stored only as
@@ -147,8 +154,7 @@ export async function revokeEverySession(
 }
 
 // Built once per database handle: the authenticated read is the hottest query of all.
-const tokenHolderQueries = new WeakMap<Database, ReturnType<typeof prepareTokenHolder>>();
-const prepareTokenHolder = (db: Database) =>
+const tokenHolderQuery = preparedPerDatabase((db) =>
   db
     .select({ user: users, sessionId: sessions.id, revokedAt: sessions.revokedAt })
     .from(users)
@@ -158,19 +164,15 @@ const prepareTokenHolder = (db: Database) =>
     )
     .where(eq(users.id, sql.placeholder("userId")))
     .limit(1)
-    .prepare("find_token_holder");
+    .prepare("find_token_holder"),
+);
 
 /**
  * The account behind an access token, with the state of the token's session when it names one,
  * in one query.
  */
 export async function findTokenHolder(db: Database, userId: number, sessionId: string | undefined) {
-  let query = tokenHolderQueries.get(db);
-  if (!query) {
-    query = prepareTokenHolder(db);
-    tokenHolderQueries.set(db, query);
-  }
-  const [row] = await query.execute({ userId, sessionId: sessionId ?? "" });
+  const [row] = await tokenHolderQuery(db).execute({ userId, sessionId: sessionId ?? "" });
   if (!row) return undefined;
   const sessionLive = row.sessionId !== null && row.revokedAt === null;
   return { user: row.user, sessionLive };

@@ -22,9 +22,9 @@ function newRefreshToken({ config }: SessionDeps, now: Date) {
 }
 
 /** The pair the client receives for a session. */
-async function tokenPair(deps: SessionDeps, user: TokenHolder, sessionId: string, refresh: string) {
+function tokenPair(deps: SessionDeps, user: TokenHolder, sessionId: string, refresh: string) {
   const { config, clock } = deps;
-  const access = await issueAccessToken(user, config, config.accessTokenTtl, clock, sessionId);
+  const access = issueAccessToken(user, config, config.accessTokenTtl, clock, sessionId);
   return { ...access, refresh_token: refresh, refresh_expires_in: config.refreshTokenTtl };
 }
 

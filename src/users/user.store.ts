@@ -1,4 +1,15 @@
-import { and, asc, count, eq, getTableColumns, gt, or, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  eq,
+  getTableColumns,
+  gt,
+  or,
+  type SQL,
+  type SQLWrapper,
+  sql,
+} from "drizzle-orm";
 import { auditCte, auditInsert, type Occasion, type Party } from "../audit/audit.store";
 import { type Database, isUniqueViolation, selectRows, sqlTime } from "../db/database";
 import { planPerCall } from "../db/postgres-prepared";
@@ -8,9 +19,10 @@ import { type EmailTokenIssue, emailTokenIssue } from "../email/email-token.stor
 // Everything the app does to accounts. Names and emails are matched through the same
 // lower(...) expressions as the unique indexes, so every lookup is indexed and case-insensitive.
 
-export const usernameIs = (username: string) =>
+export const usernameIs = (username: string | SQLWrapper) =>
   eq(sql`lower(${users.username})`, sql`lower(${username})`);
-export const emailIs = (email: string) => eq(sql`lower(${users.email})`, sql`lower(${email})`);
+export const emailIs = (email: string | SQLWrapper) =>
+  eq(sql`lower(${users.email})`, sql`lower(${email})`);
 
 export async function findByUsername(db: Database, username: string): Promise<User | undefined> {
   const [row] = await db.select().from(users).where(usernameIs(username)).limit(1);

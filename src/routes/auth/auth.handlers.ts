@@ -74,5 +74,5 @@ export const login: AppRouteHandler<routes.LoginRoute> = async (c) => {
   if (lockedFor) throw lockedOut(lockedFor);
   if (refused === "deactivated") throw forbidden("Your account is deactivated.");
   if (!session) throw emailNotVerified();
-  return c.json(await session.pair(), 200);
+  return c.json(session.pair(), 200);
 };

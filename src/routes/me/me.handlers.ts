@@ -52,7 +52,7 @@ export const changePassword: AppRouteHandler<routes.ChangePasswordRoute> = async
   if (outcome.lockedFor) throw lockedOut(outcome.lockedFor);
   // The token stopped holding meanwhile (deactivated, another password change…): nothing changed.
   if (!outcome.changed) throw unauthorized();
-  return c.json(await session.pair(), 200);
+  return c.json(session.pair(), 200);
 };
 
 export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
