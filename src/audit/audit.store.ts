@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, or, SQL, sql } from "drizzle-orm";
-import { type Database, sqlTime } from "../db/database";
+import { type Database, type OrSql, sqlTime } from "../db/database";
 import { type AuditEntry, type auditActions, auditLog } from "../db/schema";
 
 // The audit log (docs/api.md, the audit log under administration). Entries are written by the
@@ -54,7 +54,7 @@ const textArray = (items: readonly string[] | SQL) =>
         )}]`;
 
 /** `select <the entry's values>`: the row `event` from `source` adds. */
-function entryValues(event: AuditEvent, source: Occasion): SQL {
+function entryValues(event: AuditEvent, source: OrSql<Occasion>): SQL {
   return sql`select ${sqlTime(source.at)}, ${event.action}::audit_action,
     ${partyId(event.actor)}, ${textValue(event.actor?.username)},
     ${partyId(event.target)}, ${textValue(event.target?.username)},
@@ -67,12 +67,12 @@ function entryValues(event: AuditEvent, source: Occasion): SQL {
  * for each row of `from` (e.g. sql`from changed`, whose columns the parties may name), none when
  * it has none.
  */
-export function auditCte(name: string, event: AuditEvent, source: Occasion, from: SQL): SQL {
+export function auditCte(name: string, event: AuditEvent, source: OrSql<Occasion>, from: SQL): SQL {
   return sql`${sql.raw(name)} as (${auditInsert(event, source, from)})`;
 }
 
 /** The insert auditCte wraps, for a query builder's own CTE (`db.$with(name, {}).as(…)`). */
-export const auditInsert = (event: AuditEvent, source: Occasion, from: SQL = sql``) =>
+export const auditInsert = (event: AuditEvent, source: OrSql<Occasion>, from: SQL = sql``) =>
   sql`insert into audit_log ${COLUMNS} ${entryValues(event, source)} ${from}`;
 
 /** Adds one entry: inside the transaction of the change it records. */

@@ -1,5 +1,5 @@
-import { type SQL, sql } from "drizzle-orm";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { type Query, type SQL, sql } from "drizzle-orm";
+import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { DEADLINE_CODE } from "./postgres-deadline";
 import type * as schema from "./schema";
 
@@ -77,8 +77,37 @@ export const isDatabaseUnavailable = (error: unknown) => {
  * with an array, PGlite with `{ rows }`. Columns keep their SQL names.
  */
 export async function selectRows<T>(db: Database, query: SQL): Promise<T[]> {
-  const result: unknown = await db.execute(query);
-  return (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
+  return rowsOf<T>(await db.execute(query));
+}
+
+const rowsOf = <T>(result: unknown) =>
+  (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
+
+/** Each field of T, or SQL standing for it (the values of a compiledStatement). */
+export type OrSql<T> = { [K in keyof T]: T[K] | SQL };
+
+const dialect = new PgDialect();
+
+/**
+ * A hand-written statement (as selectRows runs) compiled to text once, then run with only its
+ * values: `build` writes it once with SQL standing for each value (`v.name`, the placeholder of
+ * `values.name`), from the same helpers the statements built per call use. Times go in as ISO
+ * text, as sqlTime sends them. For the login's statements, whose composed SQL costs Drizzle more
+ * to compile than the statement costs to run (bench:w1 --login).
+ */
+export function compiledStatement<Row, Values extends Record<string, unknown>>(
+  name: string,
+  build: (v: { [K in keyof Values]: SQL }) => SQL,
+): (db: Database, values: Values) => Promise<Row[]> {
+  let query: Query | undefined;
+  const placeholders = new Proxy({} as { [K in keyof Values]: SQL }, {
+    get: (_, key) => sql`${sql.placeholder(String(key))}`,
+  });
+  return async (db, values) => {
+    query ??= dialect.sqlToQuery(build(placeholders));
+    const prepared = db._.session.prepareQuery(query, undefined, name, false);
+    return rowsOf<Row>(await prepared.execute(values));
+  };
 }
 
 /**
@@ -101,7 +130,8 @@ export function preparedPerDatabase<Q>(build: (db: Database) => Q): (db: Databas
 // Hand-written statements pass times as ISO text and read them back as epoch seconds
 // (`extract(epoch from …)::float8`): Drizzle keeps timestamps as text in both drivers, and only its
 // column mappings convert them.
-export const sqlTime = (time: Date) => sql`${time.toISOString()}::timestamptz`;
+export const sqlTime = (time: Date | SQL) =>
+  sql`${time instanceof Date ? time.toISOString() : time}::timestamptz`;
 export const fromEpoch = (seconds: number | null | undefined) =>
   seconds == null ? null : new Date(seconds * 1000);
 

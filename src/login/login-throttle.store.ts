@@ -1,7 +1,8 @@
 import { eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { auditCte, type Occasion, type Party } from "../audit/audit.store";
+import { type AuditEvent, auditCte, type Occasion, type Party } from "../audit/audit.store";
 import type { Config } from "../config";
 import {
+  compiledStatement,
   type Database,
   deleteStaleRows,
   fromEpoch,
@@ -86,7 +87,7 @@ export const passwordGate = { prior: sql.raw("prior"), allowed: sql.raw("allowed
  * meanwhile, and then the right password's answer is withheld too: what the statement does on
  * success it gates on passwordGate.allowed.
  */
-export function verifiedPasswordGate(login: string, now: Date): SQL {
+export function verifiedPasswordGate(login: string | SQLWrapper, now: Date | SQL): SQL {
   const key = throttleKey(login);
   const { prior, allowed } = passwordGate;
   return sql`${prior} as (
@@ -130,28 +131,75 @@ export async function recordSuccess(
   db: Database,
   login: string,
   session: NewSession | undefined,
-  audit: LoginAudit & { account: Party; refused?: "deactivated" | "unverified" },
+  audit: LoginAudit & { account: Party & { id: number; username: string } } & {
+    refused?: "deactivated" | "unverified";
+  },
 ): Promise<number> {
   const { occasion, account } = audit;
-  const now = occasion.at;
-  const { allowed } = passwordGate;
-  const start = session ? sql`, ${sessionStart(session, allowed, occasion)}` : sql``;
-  const outcome = session
-    ? ({ action: "login.succeeded", actor: account, target: account } as const)
-    : ({
-        action: "login.failed",
-        target: account,
-        detail: audit.refused ?? "deactivated",
-      } as const);
-  const [row] = await selectRows<LockRow>(
-    db,
-    sql`with ${verifiedPasswordGate(login, now)}${start},
-      ${auditCte("logged", outcome, occasion, sql`from ${allowed}`)},
-      ${auditCte("throttled", lockedOutEntry(account), occasion, sql`where not exists (select 1 from ${allowed})`)}
-      select ${priorLock}`,
-  );
-  return lockedSeconds(row, now);
+  const settled = {
+    login,
+    at: occasion.at.toISOString(),
+    ip: occasion.ip,
+    userAgent: occasion.userAgent,
+    accountId: account.id,
+    accountUsername: account.username,
+  };
+  const [row] = session
+    ? await startSession(db, {
+        ...settled,
+        sessionId: session.id,
+        tokenVersion: session.user.tokenVersion,
+        tokenHash: session.refresh.tokenHash,
+        expiresAt: session.refresh.expiresAt.toISOString(),
+      })
+    : await refuseSession(db, { ...settled, refused: audit.refused ?? "deactivated" });
+  return lockedSeconds(row, occasion.at);
 }
+
+type Settled = {
+  login: string;
+  at: string;
+  ip: string;
+  userAgent: string | null;
+  accountId: number;
+  accountUsername: string;
+};
+
+/** recordSuccess's statement, compiled once; `outcome` starts what the login starts, if anything. */
+const settleLogin = <Values extends Settled>(
+  name: string,
+  outcome: (v: { [K in keyof Values]: SQL }, account: Party) => { start: SQL; entry: AuditEvent },
+) =>
+  compiledStatement<LockRow, Values>(name, (v) => {
+    const occasion = { at: v.at, ip: v.ip, userAgent: v.userAgent };
+    const account = { id: sql`${v.accountId}::int`, username: sql`${v.accountUsername}::text` };
+    const { allowed } = passwordGate;
+    const { start, entry } = outcome(v, account);
+    return sql`with ${verifiedPasswordGate(v.login, v.at)}${start},
+      ${auditCte("logged", entry, occasion, sql`from ${allowed}`)},
+      ${auditCte("throttled", lockedOutEntry(account), occasion, sql`where not exists (select 1 from ${allowed})`)}
+      select ${priorLock}`;
+  });
+
+const startSession = settleLogin<
+  Settled & { sessionId: string; tokenVersion: number; tokenHash: string; expiresAt: string }
+>("login_succeeded", (v, account) => {
+  const session = {
+    id: v.sessionId,
+    user: { id: v.accountId, tokenVersion: v.tokenVersion },
+    refresh: { tokenHash: v.tokenHash, expiresAt: v.expiresAt },
+  };
+  const occasion = { at: v.at, ip: v.ip, userAgent: v.userAgent };
+  return {
+    start: sql`, ${sessionStart(session, passwordGate.allowed, occasion)}`,
+    entry: { action: "login.succeeded", actor: account, target: account },
+  };
+});
+
+const refuseSession = settleLogin<Settled & { refused: string }>("login_refused", (v, account) => ({
+  start: sql``,
+  entry: { action: "login.failed", target: account, detail: sql`${v.refused}::text` },
+}));
 
 /**
  * Records a failed login in one statement. From the threshold on, each failure locks the name for

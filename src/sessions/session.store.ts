@@ -3,6 +3,7 @@ import { auditCte, type Occasion, type Party } from "../audit/audit.store";
 import {
   type Database,
   deleteInBatches,
+  type OrSql,
   preparedPerDatabase,
   pruneCutoff,
   selectRows,
@@ -23,13 +24,20 @@ export type NewSession = {
   refresh: NewRefreshToken;
 };
 
+/** A NewSession, or SQL standing for its values (a compiledStatement's). */
+export type NewSessionValues = {
+  id: string | SQL;
+  user: OrSql<NewSession["user"]>;
+  refresh: OrSql<NewRefreshToken>;
+};
+
 /**
  * The CTEs that start `session` and its first refresh token, in the statement that settles the
  * login (src/login/login-throttle.store.ts), so a login writes once. The session is last used
  * now, from the occasion's address and user agent. Nothing starts when `gate` (a CTE name) has no
  * row.
  */
-export function sessionStart(session: NewSession, gate: SQL, occasion: Occasion): SQL {
+export function sessionStart(session: NewSessionValues, gate: SQL, occasion: OrSql<Occasion>): SQL {
   const now = occasion.at;
   return sql`started as (
       insert into sessions (id, user_id, token_version, created_at, last_used_at, ip, user_agent)
