@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
 // Named imports: the bundlers (esbuild, wrangler) keep only these two fields of package.json.
 import { license, version } from "../package.json";
 import { clientIp } from "./abuse/client-ip";
@@ -13,6 +12,7 @@ import { accessLog } from "./middleware/access-log";
 import { allowedMethods } from "./middleware/allowed-methods";
 import { jsonBody } from "./middleware/json-body";
 import { noStore } from "./middleware/no-store";
+import { requestId } from "./middleware/request-id";
 import { securityHeaders } from "./middleware/security-headers";
 import { auditRouter } from "./routes/audit/audit.index";
 import { authRouter } from "./routes/auth/auth.index";
@@ -36,8 +36,7 @@ export function createApp(provide: (c: Context<AppEnv>) => Deps) {
       : undefined,
   );
 
-  // A client's X-Request-Id is kept when it is 1–64 of [A-Za-z0-9_=-]; else a UUID replaces it.
-  app.use(requestId({ limitLength: 64 }));
+  app.use(requestId);
   app.use(accessLog);
   app.use(async (c, next) => {
     const deps = provide(c);

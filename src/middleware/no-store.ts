@@ -1,4 +1,7 @@
 import { createMiddleware } from "hono/factory";
+import { setResponseHeaders } from "../http/response-headers";
+
+const NO_STORE = [["Cache-Control", "no-store"]] as const;
 
 /**
  * `Cache-Control: no-store` on every /api response, errors included: tokens and account data never
@@ -6,6 +9,6 @@ import { createMiddleware } from "hono/factory";
  * headers are, so the error handler's responses carry it too.
  */
 export const noStore = createMiddleware(async (c, next) => {
-  c.header("Cache-Control", "no-store");
+  setResponseHeaders(c, NO_STORE);
   await next();
 });

@@ -1,10 +1,11 @@
 import { createMiddleware } from "hono/factory";
+import { setResponseHeaders } from "../http/response-headers";
 
 /**
  * The headers of hono/secure-headers' defaults (tests/node/security-headers.test.ts checks they
- * stay equal), set before the handler runs: the response is then built with them, where
- * secureHeaders adds them to the finished response, which turns @hono/node-server's prepared
- * response into a full Headers object on every request (about a tenth of an authenticated read).
+ * stay equal), set before the handler runs (setResponseHeaders): secureHeaders adds them to the
+ * finished response, which turns @hono/node-server's prepared response into a full Headers
+ * object on every request (about a tenth of an authenticated read).
  */
 export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ["Cross-Origin-Resource-Policy", "same-origin"],
@@ -21,6 +22,6 @@ export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export const securityHeaders = createMiddleware(async (c, next) => {
-  for (const [name, value] of SECURITY_HEADERS) c.header(name, value);
+  setResponseHeaders(c, SECURITY_HEADERS);
   await next();
 });
