@@ -1,5 +1,10 @@
-import { type Query, type SQL, sql } from "drizzle-orm";
-import { type PgDatabase, PgDialect, type PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { getTableColumns, type InferSelectModel, type Query, type SQL, sql } from "drizzle-orm";
+import {
+  type PgDatabase,
+  PgDialect,
+  type PgQueryResultHKT,
+  type PgTable,
+} from "drizzle-orm/pg-core";
 import { DEADLINE_CODE } from "./postgres-deadline";
 import type * as schema from "./schema";
 
@@ -103,11 +108,11 @@ export function compiledStatement<Row, Values extends Record<string, unknown>>(
   const placeholders = new Proxy({} as { [K in keyof Values]: SQL }, {
     get: (_, key) => sql`${sql.placeholder(String(key))}`,
   });
-  return async (db, values) => {
+  const prepared = preparedPerDatabase((db) => {
     query ??= dialect.sqlToQuery(build(placeholders));
-    const prepared = db._.session.prepareQuery(query, undefined, name, false);
-    return rowsOf<Row>(await prepared.execute(values));
-  };
+    return db._.session.prepareQuery(query, undefined, name, false);
+  });
+  return async (db, values) => rowsOf<Row>(await prepared(db).execute(values));
 }
 
 /**
@@ -125,6 +130,31 @@ export function preparedPerDatabase<Q>(build: (db: Database) => Q): (db: Databas
     }
     return query;
   };
+}
+
+/**
+ * A table's columns for a hand-written statement (`alias."column", …`, every column of the
+ * schema), and `read`, which turns a row of them as the driver returns it into what Drizzle's
+ * select gives (property names, values through the columns' own decoders: timestamps to Date).
+ * Worked out once per table: Drizzle maps each row of a select column by column through generic
+ * checks, which on the bearer check cost more than the rest of the query's client side.
+ */
+export function tableRows<T extends PgTable>(table: T, alias: string) {
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
+    key,
+    name: column.name,
+    column,
+  }));
+  const list = sql.raw(columns.map(({ name }) => `${alias}."${name}"`).join(", "));
+  const read = (row: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const { key, name, column } of columns) {
+      const value = row[name];
+      out[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+    }
+    return out as InferSelectModel<T>;
+  };
+  return { list, read };
 }
 
 // Hand-written statements pass times as ISO text and read them back as epoch seconds

@@ -1,15 +1,16 @@
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { auditCte, type Occasion, type Party } from "../audit/audit.store";
 import {
+  compiledStatement,
   type Database,
   deleteInBatches,
   type OrSql,
-  preparedPerDatabase,
   pruneCutoff,
   selectRows,
   sqlTime,
+  tableRows,
 } from "../db/database";
-import { sessions, type User, users } from "../db/schema";
+import { type User, users } from "../db/schema";
 
 // Sessions (one per login, a refresh-token family) and their refresh tokens, stored only as
 // SHA-256 hashes.
@@ -161,18 +162,17 @@ export async function revokeEverySession(
   );
 }
 
-// Built once per database handle: the authenticated read is the hottest query of all.
-const tokenHolderQuery = preparedPerDatabase((db) =>
-  db
-    .select({ user: users, sessionId: sessions.id, revokedAt: sessions.revokedAt })
-    .from(users)
-    .leftJoin(
-      sessions,
-      and(eq(sessions.id, sql.placeholder("sessionId")), eq(sessions.userId, users.id)),
-    )
-    .where(eq(users.id, sql.placeholder("userId")))
-    .limit(1)
-    .prepare("find_token_holder"),
+// The authenticated read's query, the hottest of all: compiled once, its user row read without
+// Drizzle's generic row mapping (tableRows).
+const holderColumns = tableRows(users, "u");
+type HolderRow = Record<string, unknown> & { session_id: string | null; session_revoked: boolean };
+const tokenHolderQuery = compiledStatement<HolderRow, { userId: number; sessionId: string }>(
+  "find_token_holder",
+  (
+    v,
+  ) => sql`select ${holderColumns.list}, s.id as session_id, s.revoked_at is not null as session_revoked
+    from users u left join sessions s on s.id = ${v.sessionId}::text and s.user_id = u.id
+    where u.id = ${v.userId}::int limit 1`,
 );
 
 /**
@@ -180,10 +180,10 @@ const tokenHolderQuery = preparedPerDatabase((db) =>
  * in one query.
  */
 export async function findTokenHolder(db: Database, userId: number, sessionId: string | undefined) {
-  const [row] = await tokenHolderQuery(db).execute({ userId, sessionId: sessionId ?? "" });
+  const [row] = await tokenHolderQuery(db, { userId, sessionId: sessionId ?? "" });
   if (!row) return undefined;
-  const sessionLive = row.sessionId !== null && row.revokedAt === null;
-  return { user: row.user, sessionLive };
+  const sessionLive = row.session_id !== null && !row.session_revoked;
+  return { user: holderColumns.read(row), sessionLive };
 }
 
 // What pruneSessions deletes, and why that is safe. A session has ended when it was revoked
