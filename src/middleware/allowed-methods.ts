@@ -1,5 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { METHOD_NAME_ALL } from "hono/router";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import type { RouterRoute } from "hono/types";
 import { methodNotAllowed } from "../errors";
@@ -17,7 +19,9 @@ function methodsByPath(routes: readonly RouterRoute[]) {
     // Middleware (method ALL) is no route of its own.
     if (method !== METHOD_NAME_ALL) methods.set(path, (methods.get(path) ?? new Set()).add(method));
   }
-  const router = new TrieRouter<string>();
+  // Hono's own choice: one regular expression for all paths, else the trie when a path cannot
+  // be one (the trie alone took a few per cent of an authenticated read).
+  const router = new SmartRouter<string>({ routers: [new RegExpRouter(), new TrieRouter()] });
   for (const path of methods.keys()) router.add(METHOD_NAME_ALL, path, path);
 
   const allowedFor = (paths: string[]) => {
