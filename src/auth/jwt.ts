@@ -51,10 +51,10 @@ export function issueAccessToken(
 }
 
 /** An EdDSA JWT whose header names the signing key, so verifiers pick it from the JWKS. */
-function signEdDsa(claims: AccessClaims, ring: KeyRing) {
-  const input = `${encodePart({ alg: "EdDSA", typ: "JWT", kid: ring.signer.kid })}.${encodePart(claims)}`;
-  return `${input}.${signWith(ring, input).toString("base64url")}`;
-}
+const signEdDsa = (claims: AccessClaims, ring: KeyRing) =>
+  compactJwt(encodePart({ alg: "EdDSA", typ: "JWT", kid: ring.signer.kid }), claims, (input) =>
+    signWith(ring, input).toString("base64url"),
+  );
 
 const encodePart = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -65,9 +65,15 @@ const HS256_HEADER = encodePart({ alg: "HS256", typ: "JWT" });
  * WebCrypto signature is a job on libuv's thread pool, where it waits behind the argon2 work of
  * concurrent logins, and costs the event loop more than the HMAC itself.
  */
-function signHs256(claims: AccessClaims, secret: string) {
-  const input = `${HS256_HEADER}.${encodePart(claims)}`;
-  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+const signHs256 = (claims: AccessClaims, secret: string) =>
+  compactJwt(HS256_HEADER, claims, (input) =>
+    createHmac("sha256", secret).update(input).digest("base64url"),
+  );
+
+/** `header.claims.signature` (RFC 7515's compact form), `signature` given the signing input. */
+function compactJwt(header: string, claims: AccessClaims, signature: (input: string) => string) {
+  const input = `${header}.${encodePart(claims)}`;
+  return `${input}.${signature(input)}`;
 }
 
 /** What an access token asserts, once its signature and claims have been checked. */
