@@ -6,6 +6,7 @@ import {
   type Database,
   deleteStaleRows,
   fromEpoch,
+  type OrSql,
   preparedPerDatabase,
   pruneCutoff,
   selectRows,
@@ -131,7 +132,8 @@ export async function recordSuccess(
   db: Database,
   login: string,
   session: NewSession | undefined,
-  audit: LoginAudit & { account: Party & { id: number; username: string } } & {
+  audit: LoginAudit & {
+    account: { id: number; username: string };
     refused?: "deactivated" | "unverified";
   },
 ): Promise<number> {
@@ -168,13 +170,17 @@ type Settled = {
 /** recordSuccess's statement, compiled once; `outcome` starts what the login starts, if anything. */
 const settleLogin = <Values extends Settled>(
   name: string,
-  outcome: (v: { [K in keyof Values]: SQL }, account: Party) => { start: SQL; entry: AuditEvent },
+  outcome: (
+    v: { [K in keyof Values]: SQL },
+    account: Party,
+    occasion: OrSql<Occasion>,
+  ) => { start: SQL; entry: AuditEvent },
 ) =>
   compiledStatement<LockRow, Values>(name, (v) => {
     const occasion = { at: v.at, ip: v.ip, userAgent: v.userAgent };
     const account = { id: sql`${v.accountId}::int`, username: sql`${v.accountUsername}::text` };
     const { allowed } = passwordGate;
-    const { start, entry } = outcome(v, account);
+    const { start, entry } = outcome(v, account, occasion);
     return sql`with ${verifiedPasswordGate(v.login, v.at)}${start},
       ${auditCte("logged", entry, occasion, sql`from ${allowed}`)},
       ${auditCte("throttled", lockedOutEntry(account), occasion, sql`where not exists (select 1 from ${allowed})`)}
@@ -183,13 +189,12 @@ const settleLogin = <Values extends Settled>(
 
 const startSession = settleLogin<
   Settled & { sessionId: string; tokenVersion: number; tokenHash: string; expiresAt: string }
->("login_succeeded", (v, account) => {
+>("login_succeeded", (v, account, occasion) => {
   const session = {
     id: v.sessionId,
     user: { id: v.accountId, tokenVersion: v.tokenVersion },
     refresh: { tokenHash: v.tokenHash, expiresAt: v.expiresAt },
   };
-  const occasion = { at: v.at, ip: v.ip, userAgent: v.userAgent };
   return {
     start: sql`, ${sessionStart(session, passwordGate.allowed, occasion)}`,
     entry: { action: "login.succeeded", actor: account, target: account },
