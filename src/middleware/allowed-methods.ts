@@ -22,9 +22,10 @@ function mayOverlap(a: string, b: string) {
 }
 
 /**
- * For a request path, the methods its routes answer (undefined: no route has the path). The
- * answer for a request whose method a route already matched is mostly known without matching the
- * path again (`endpoint`, the route path Hono matched): the path of a route with no parameter is
+ * For a request path, the methods its routes answer; undefined when there is nothing to refuse
+ * (no route has the path, or the route Hono matched answers the request's method). The answer
+ * for a request whose method a route already matched is mostly known without matching the path
+ * again (`endpoint`, the route path Hono matched): the path of a route with no parameter is
  * looked up whole, and a parameter route that no other parameter route with more fixed segments
  * may overlap answers its own method. Only the rest (wrong methods, unknown paths, and routes
  * that may be outranked) match the request path against the whole table (the trie was a few per
@@ -62,10 +63,10 @@ function methodsByPath(routes: readonly RouterRoute[]) {
         ),
     ),
   );
-  return (requestPath: string, endpoint: string | undefined): string[] | "matched" | undefined => {
+  return (requestPath: string, endpoint: string | undefined): string[] | undefined => {
     const exact = fixed.get(requestPath);
     if (exact) return exact;
-    if (endpoint !== undefined && unrivalled.has(endpoint)) return "matched";
+    if (endpoint !== undefined && unrivalled.has(endpoint)) return undefined;
     const paths = router.match(METHOD_NAME_ALL, requestPath)[0].map(([path]) => path);
     if (paths.length === 0) return undefined;
     const key = paths.join("\n");
@@ -90,7 +91,7 @@ export function allowedMethods(app: { routes: readonly RouterRoute[] }) {
     allowedFor ??= methodsByPath(app.routes);
     const endpoint = matchedRoutes(c).find((route) => route.method !== METHOD_NAME_ALL)?.path;
     const allowed = allowedFor(c.req.path, endpoint);
-    if (Array.isArray(allowed) && !allowed.includes(c.req.method)) throw methodNotAllowed(allowed);
+    if (allowed && !allowed.includes(c.req.method)) throw methodNotAllowed(allowed);
     await next();
   });
 }
